@@ -1,0 +1,4 @@
+import { InitialSchema1764100000000 } from './1764100000000-initial-schema.js';
+
+/** Applied in this order. A landed migration is never edited: add a new file instead. */
+export const migrations = [InitialSchema1764100000000];

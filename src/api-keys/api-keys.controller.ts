@@ -1,0 +1,39 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '../common/auth/auth.decorators.js';
+import { ApiNotFound, ApiValidationErrors } from '../common/errors/api-error-responses.js';
+import { IdParam } from '../common/validation/id.param.js';
+import { ApiKeysService } from './api-keys.service.js';
+import { ApiKeyCreateDto } from './dto/api-key-create.dto.js';
+import { ApiKeyCreatedDto, ApiKeyResponseDto } from './dto/api-key-response.dto.js';
+
+@ApiTags('api-keys')
+@RequireScope('admin')
+@Controller('api-keys')
+export class ApiKeysController {
+  constructor(private readonly apiKeys: ApiKeysService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create a scoped API key; the token is in this response only' })
+  @ApiCreatedResponse({ type: ApiKeyCreatedDto })
+  @ApiValidationErrors({ scopes: ['"root" is not a valid choice.'] })
+  create(@Body() dto: ApiKeyCreateDto): Promise<ApiKeyCreatedDto> {
+    return this.apiKeys.create(dto.name, dto.scopes);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List API keys that are not revoked (without their tokens)' })
+  @ApiOkResponse({ type: ApiKeyResponseDto, isArray: true })
+  list(): Promise<ApiKeyResponseDto[]> {
+    return this.apiKeys.list();
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Revoke an API key' })
+  @ApiNoContentResponse({ description: 'Revoked.' })
+  @ApiNotFound('API key')
+  async revoke(@IdParam() id: number): Promise<void> {
+    await this.apiKeys.revoke(id);
+  }
+}

@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { ApiKeysModule } from './api-keys/api-keys.module.js';
+import { AuthGuard } from './common/auth/auth.guard.js';
+import { HttpExceptionFilter } from './common/errors/http-exception.filter.js';
+import { LoggingModule } from './common/logging/logging.module.js';
+import { AppConfigModule } from './config/config.module.js';
+import { DatabaseModule } from './database/database.module.js';
+import { HealthModule } from './health/health.module.js';
+import { ProvidersModule } from './providers/providers.module.js';
+
+@Module({
+  imports: [AppConfigModule, LoggingModule, DatabaseModule, ApiKeysModule, ProvidersModule, HealthModule],
+  providers: [
+    { provide: APP_GUARD, useClass: AuthGuard },
+    { provide: APP_FILTER, useClass: HttpExceptionFilter },
+  ],
+})
+export class AppModule {}

@@ -1,0 +1,7 @@
+export const SCOPES = ['providers:read', 'providers:write', 'send', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** `admin` grants every scope. */
+export function grants(held: readonly Scope[], needed: Scope): boolean {
+  return held.includes('admin') || held.includes(needed);
+}

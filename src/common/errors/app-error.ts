@@ -1,0 +1,66 @@
+/** Stable error codes; the exception filter maps each to the contract's HTTP status and body. */
+export enum ErrorCode {
+  ValidationFailed = 'VALIDATION_FAILED',
+  MalformedRequest = 'MALFORMED_REQUEST',
+  NotAuthenticated = 'NOT_AUTHENTICATED',
+  AuthenticationFailed = 'AUTHENTICATION_FAILED',
+  PermissionDenied = 'PERMISSION_DENIED',
+  NotFound = 'NOT_FOUND',
+  MethodNotAllowed = 'METHOD_NOT_ALLOWED',
+  Conflict = 'CONFLICT',
+  PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
+  UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
+  NotImplemented = 'NOT_IMPLEMENTED',
+}
+
+/** Field name → messages, as Django REST framework reports validation errors. */
+export type FieldErrors = Record<string, string[]>;
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail: string,
+    readonly fields?: FieldErrors,
+    options?: { cause?: unknown },
+  ) {
+    super(detail, options);
+    this.name = 'AppError';
+  }
+
+  static validation(fields: FieldErrors): AppError {
+    return new AppError(ErrorCode.ValidationFailed, 'Invalid input.', fields);
+  }
+
+  static notFound(detail = 'Not found.'): AppError {
+    return new AppError(ErrorCode.NotFound, detail);
+  }
+}
+
+export function httpStatusOf(code: ErrorCode): number {
+  switch (code) {
+    case ErrorCode.ValidationFailed:
+    case ErrorCode.MalformedRequest:
+      return 400;
+    case ErrorCode.NotAuthenticated:
+    case ErrorCode.AuthenticationFailed:
+      return 401;
+    case ErrorCode.PermissionDenied:
+      return 403;
+    case ErrorCode.NotFound:
+      return 404;
+    case ErrorCode.MethodNotAllowed:
+      return 405;
+    case ErrorCode.Conflict:
+      return 409;
+    case ErrorCode.PayloadTooLarge:
+      return 413;
+    case ErrorCode.UnsupportedMediaType:
+      return 415;
+    case ErrorCode.NotImplemented:
+      return 501;
+    default: {
+      const unreachable: never = code;
+      throw new Error(`unmapped error code ${String(unreachable)}`);
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import { AppError, ErrorCode, httpStatusOf } from './app-error.js';
+
+/**
+ * The single place where failures become HTTP responses, in the shape Django REST framework
+ * clients parse: `{"field": ["message"]}` for validation, `{"detail": "..."}` otherwise.
+ * Anything unexpected is a 500 that carries only an error id; the cause goes to the log.
+ */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const res = ctx.getResponse<Response>();
+    const req = ctx.getRequest<Request>();
+    const { status, body, headers } = this.toResponse(exception, req);
+    if (res.headersSent) return;
+    for (const [k, v] of Object.entries(headers ?? {})) res.setHeader(k, v);
+    res.status(status).json(body);
+  }
+
+  private toResponse(exception: unknown, req: Request): { status: number; body: unknown; headers?: Record<string, string> } {
+    if (exception instanceof AppError) {
+      const status = httpStatusOf(exception.code);
+      if (exception.code === ErrorCode.ValidationFailed && exception.fields) return { status, body: exception.fields };
+      const headers: Record<string, string> | undefined = status === 401 ? { 'WWW-Authenticate': 'Bearer realm="api"' } : undefined;
+      return { status, body: { detail: exception.detail }, headers };
+    }
+    if (exception instanceof HttpException) return this.fromHttpException(exception, req);
+    const bodyParserType = (exception as { type?: unknown })?.type;
+    if (bodyParserType === 'entity.parse.failed')
+      return { status: 400, body: { detail: 'JSON parse error - the body is not valid JSON.' } };
+    const errorId = randomUUID();
+    this.logger.error({ err: exception, errorId, method: req.method, url: req.originalUrl }, 'unhandled error');
+    return { status: 500, body: { detail: 'A server error occurred.', error_id: errorId } };
+  }
+
+  private fromHttpException(exception: HttpException, req: Request): { status: number; body: unknown } {
+    const status = exception.getStatus();
+    const cause = (exception as { cause?: { type?: string } }).cause;
+    switch (status) {
+      case 400:
+        // Express's JSON body parser fails before any route runs.
+        if (cause?.type === 'entity.parse.failed' || /JSON/.test(exception.message))
+          return { status, body: { detail: 'JSON parse error - the body is not valid JSON.' } };
+        return { status, body: { detail: exception.message } };
+      case 404:
+        return { status, body: { detail: 'Not found.' } };
+      case 405:
+        return { status, body: { detail: `Method "${req.method}" not allowed.` } };
+      case 413:
+        return { status, body: { detail: 'Request body is too large.' } };
+      case 415:
+        return { status, body: { detail: `Unsupported media type "${req.headers['content-type'] ?? ''}" in request.` } };
+      default:
+        return { status, body: { detail: exception.message } };
+    }
+  }
+}

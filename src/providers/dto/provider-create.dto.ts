@@ -1,0 +1,144 @@
+import { BooleanField, CharField, ChoiceField, EmailField, HostField, IntegerField } from '../../common/validation/drf-fields.js';
+import { PRIORITIES, PROVIDER_TYPES, type Priority, type ProviderType } from '../provider.constants.js';
+
+const LIMIT_MAX = 2_147_483_647;
+
+export class ProviderCreateDto {
+  @CharField({
+    required: true,
+    maxLength: 100,
+    singleLine: true,
+    api: { description: 'Unique among live providers.', example: 'Gmail SMTP' },
+  })
+  name: string;
+
+  @ChoiceField(PROVIDER_TYPES, { required: true, api: { description: '`smtp` (Custom SMTP) or `aws_ses` (Amazon SES).', example: 'smtp' } })
+  provider_type: ProviderType;
+
+  @HostField({
+    maxLength: 255,
+    nullable: true,
+    api: { description: 'SMTP server host name or IP. Required for `smtp`.', example: 'smtp.gmail.com' },
+  })
+  smtp_host?: string | null;
+
+  @IntegerField({
+    min: 1,
+    max: 65535,
+    nullable: true,
+    api: { description: 'SMTP port (587 STARTTLS, 465 implicit TLS). Default 587 for `smtp`.', example: 587 },
+  })
+  smtp_port?: number | null;
+
+  @CharField({
+    maxLength: 255,
+    allowBlank: true,
+    nullable: true,
+    singleLine: true,
+    api: { description: 'SMTP AUTH user name; blank for no AUTH.', example: 'your-email@gmail.com' },
+  })
+  smtp_username?: string | null;
+
+  @CharField({
+    maxLength: 1024,
+    allowBlank: true,
+    nullable: true,
+    api: {
+      description:
+        'Write-only. Stored Fernet-encrypted, never returned (see `has_smtp_password`). On update, blank or null keeps the stored password.',
+      example: 'your-app-password',
+      writeOnly: true,
+    },
+  })
+  smtp_password?: string | null;
+
+  @BooleanField({ api: { description: 'Use STARTTLS (typically port 587). Default true.', example: true } })
+  smtp_use_tls?: boolean;
+
+  @BooleanField({
+    api: { description: 'Use implicit TLS (typically port 465). Default false. Not together with `smtp_use_tls`.', example: false },
+  })
+  smtp_use_ssl?: boolean;
+
+  @CharField({
+    maxLength: 32,
+    nullable: true,
+    singleLine: true,
+    api: { description: 'AWS region of the SES endpoint. Required for `aws_ses`.', example: 'eu-west-1' },
+  })
+  aws_region?: string | null;
+
+  @CharField({
+    maxLength: 128,
+    nullable: true,
+    singleLine: true,
+    api: { description: 'AWS access key id for SES. Required for `aws_ses`.', example: 'AKIAIOSFODNN7EXAMPLE' },
+  })
+  aws_access_key_id?: string | null;
+
+  @CharField({
+    maxLength: 1024,
+    allowBlank: true,
+    nullable: true,
+    api: {
+      description: 'Write-only AWS secret access key, stored Fernet-encrypted, never returned. On update, blank or null keeps it.',
+      example: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      writeOnly: true,
+    },
+  })
+  aws_secret_access_key?: string | null;
+
+  @EmailField({
+    required: true,
+    api: { description: 'Sender address used when a message does not name one.', example: 'your-email@gmail.com' },
+  })
+  from_email: string;
+
+  @CharField({
+    maxLength: 255,
+    allowBlank: true,
+    singleLine: true,
+    api: { description: 'Sender display name.', example: 'Your Company Name' },
+  })
+  from_name?: string;
+
+  @EmailField({
+    allowBlank: true,
+    nullable: true,
+    api: { description: 'Reply-To address; blank or null for none.', example: 'noreply@yourcompany.com' },
+  })
+  reply_to?: string | null;
+
+  @IntegerField({
+    min: 0,
+    max: LIMIT_MAX,
+    nullable: true,
+    api: { description: 'Messages per UTC day; null is unlimited, 0 sends nothing.', example: 1000 },
+  })
+  daily_limit?: number | null;
+
+  @IntegerField({
+    min: 0,
+    max: LIMIT_MAX,
+    nullable: true,
+    api: { description: 'Messages per UTC month; null is unlimited, 0 sends nothing.', example: 10000 },
+  })
+  monthly_limit?: number | null;
+
+  @IntegerField({
+    min: 0,
+    max: LIMIT_MAX,
+    nullable: true,
+    api: { description: 'Messages in any 60-second span; null is unlimited, 0 sends nothing.', example: 10 },
+  })
+  rate_limit_per_minute?: number | null;
+
+  @ChoiceField(PRIORITIES, { api: { description: '1 Primary, 2 Secondary, 3 Backup. Default 1.', example: 1 } })
+  priority?: Priority;
+
+  @BooleanField({ api: { description: 'Default true. Inactive providers are never used to send.', example: true } })
+  is_active?: boolean;
+
+  @BooleanField({ api: { description: 'At most one provider is the default: setting it here clears it on the others.', example: false } })
+  is_default?: boolean;
+}

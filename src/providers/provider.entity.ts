@@ -1,0 +1,90 @@
+import { Column, CreateDateColumn, DeleteDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { HealthStatus, Priority, ProviderType } from './provider.constants.js';
+
+@Entity({ name: 'providers' })
+export class ProviderEntity {
+  @PrimaryGeneratedColumn('identity', { generatedIdentity: 'BY DEFAULT' })
+  id: number;
+
+  @Column({ type: 'varchar', length: 100 })
+  name: string;
+
+  @Column({ name: 'provider_type', type: 'varchar', length: 20 })
+  providerType: ProviderType;
+
+  @Column({ name: 'smtp_host', type: 'varchar', length: 255, nullable: true })
+  smtpHost: string | null;
+
+  @Column({ name: 'smtp_port', type: 'integer', nullable: true })
+  smtpPort: number | null;
+
+  @Column({ name: 'smtp_username', type: 'varchar', length: 255, nullable: true })
+  smtpUsername: string | null;
+
+  /** Fernet token; never selected unless asked for, so it cannot reach a response by accident. */
+  @Column({ name: 'smtp_password_encrypted', type: 'text', nullable: true, select: false })
+  smtpPasswordEncrypted?: string | null;
+
+  @Column({ name: 'has_smtp_password', type: 'boolean', default: false })
+  hasSmtpPassword: boolean;
+
+  @Column({ name: 'smtp_use_tls', type: 'boolean', default: true })
+  smtpUseTls: boolean;
+
+  @Column({ name: 'smtp_use_ssl', type: 'boolean', default: false })
+  smtpUseSsl: boolean;
+
+  @Column({ name: 'aws_region', type: 'varchar', length: 32, nullable: true })
+  awsRegion: string | null;
+
+  @Column({ name: 'aws_access_key_id', type: 'varchar', length: 128, nullable: true })
+  awsAccessKeyId: string | null;
+
+  @Column({ name: 'aws_secret_access_key_encrypted', type: 'text', nullable: true, select: false })
+  awsSecretAccessKeyEncrypted?: string | null;
+
+  @Column({ name: 'has_aws_secret_access_key', type: 'boolean', default: false })
+  hasAwsSecretAccessKey: boolean;
+
+  @Column({ name: 'from_email', type: 'varchar', length: 254 })
+  fromEmail: string;
+
+  @Column({ name: 'from_name', type: 'varchar', length: 255, default: '' })
+  fromName: string;
+
+  @Column({ name: 'reply_to', type: 'varchar', length: 254, nullable: true })
+  replyTo: string | null;
+
+  @Column({ name: 'daily_limit', type: 'integer', nullable: true })
+  dailyLimit: number | null;
+
+  @Column({ name: 'monthly_limit', type: 'integer', nullable: true })
+  monthlyLimit: number | null;
+
+  @Column({ name: 'rate_limit_per_minute', type: 'integer', nullable: true })
+  rateLimitPerMinute: number | null;
+
+  @Column({ type: 'smallint', default: 1 })
+  priority: Priority;
+
+  @Column({ name: 'is_default', type: 'boolean', default: false })
+  isDefault: boolean;
+
+  @Column({ name: 'is_active', type: 'boolean', default: true })
+  isActive: boolean;
+
+  @Column({ name: 'health_status', type: 'varchar', length: 16, default: 'unknown' })
+  healthStatus: HealthStatus;
+
+  @Column({ name: 'last_health_check', type: 'timestamptz', nullable: true })
+  lastHealthCheck: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+
+  @DeleteDateColumn({ name: 'deleted_at', type: 'timestamptz', nullable: true })
+  deletedAt: Date | null;
+}

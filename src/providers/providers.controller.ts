@@ -1,0 +1,122 @@
+import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Put, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '../common/auth/auth.decorators.js';
+import { AppError, ErrorCode } from '../common/errors/app-error.js';
+import { ApiNotFound, ApiValidationErrors } from '../common/errors/api-error-responses.js';
+import { ApiIdParam, IdParam } from '../common/validation/id.param.js';
+import { ProviderCreateDto } from './dto/provider-create.dto.js';
+import { ProviderListQuery } from './dto/provider-list.query.js';
+import { MessageResponseDto, ProviderResponseDto } from './dto/provider-response.dto.js';
+import { ProviderUpdateDto } from './dto/provider-update.dto.js';
+import { ProvidersService } from './providers.service.js';
+
+const VALIDATION_EXAMPLE = {
+  smtp_port: ['Ensure this value is less than or equal to 65535.'],
+  non_field_errors: ['smtp_use_tls (STARTTLS) and smtp_use_ssl (implicit TLS) cannot both be true.'],
+};
+
+@ApiTags('providers')
+@Controller('providers')
+export class ProvidersController {
+  constructor(private readonly providers: ProvidersService) {}
+
+  @Post()
+  @RequireScope('providers:write')
+  @ApiOperation({ summary: 'Create a provider' })
+  @ApiCreatedResponse({ type: ProviderResponseDto })
+  @ApiValidationErrors(VALIDATION_EXAMPLE)
+  create(@Body() dto: ProviderCreateDto): Promise<ProviderResponseDto> {
+    return this.providers.create(dto);
+  }
+
+  @Get()
+  @RequireScope('providers:read')
+  @ApiOperation({ summary: 'List providers (a plain array), optionally filtered' })
+  @ApiOkResponse({ type: ProviderResponseDto, isArray: true })
+  @ApiValidationErrors({ priority: ['"7" is not a valid choice.'] })
+  list(@Query() query: ProviderListQuery): Promise<ProviderResponseDto[]> {
+    return this.providers.list(query);
+  }
+
+  // Collection routes come before `:id` so their names are never read as an id.
+  @Get('statistics')
+  @RequireScope('providers:read')
+  @ApiOperation({ summary: 'Per-provider usage and delivery statistics (arrives with the sending module)' })
+  statistics(): never {
+    throw new AppError(ErrorCode.NotImplemented, 'Statistics are not available yet: they arrive with the sending module.');
+  }
+
+  @Get('health_status')
+  @RequireScope('providers:read')
+  @ApiOperation({ summary: 'Health of every provider (arrives with the health module)' })
+  healthStatus(): never {
+    throw new AppError(ErrorCode.NotImplemented, 'Health status is not available yet: it arrives with the health module.');
+  }
+
+  @Get(':id')
+  @RequireScope('providers:read')
+  @ApiOperation({ summary: 'Get one provider' })
+  @ApiIdParam()
+  @ApiOkResponse({ type: ProviderResponseDto })
+  @ApiNotFound('provider')
+  get(@IdParam() id: number): Promise<ProviderResponseDto> {
+    return this.providers.get(id);
+  }
+
+  @Put(':id')
+  @RequireScope('providers:write')
+  @ApiOperation({ summary: 'Update a provider (fields left out keep their values)' })
+  @ApiIdParam()
+  @ApiOkResponse({ type: ProviderResponseDto })
+  @ApiValidationErrors(VALIDATION_EXAMPLE)
+  @ApiNotFound('provider')
+  replace(@IdParam() id: number, @Body() dto: ProviderUpdateDto): Promise<ProviderResponseDto> {
+    return this.providers.update(id, dto);
+  }
+
+  @Patch(':id')
+  @RequireScope('providers:write')
+  @ApiOperation({ summary: 'Partially update a provider' })
+  @ApiIdParam()
+  @ApiOkResponse({ type: ProviderResponseDto })
+  @ApiValidationErrors(VALIDATION_EXAMPLE)
+  @ApiNotFound('provider')
+  update(@IdParam() id: number, @Body() dto: ProviderUpdateDto): Promise<ProviderResponseDto> {
+    return this.providers.update(id, dto);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @RequireScope('providers:write')
+  @ApiOperation({ summary: 'Soft-delete a provider: it disappears from every read and from sending; its history stays' })
+  @ApiIdParam()
+  @ApiNoContentResponse({ description: 'Deleted.' })
+  @ApiNotFound('provider')
+  async remove(@IdParam() id: number): Promise<void> {
+    await this.providers.remove(id);
+  }
+
+  @Post(':id/activate')
+  @HttpCode(200)
+  @RequireScope('providers:write')
+  @ApiOperation({ summary: 'Activate a provider' })
+  @ApiIdParam()
+  @ApiOkResponse({ type: MessageResponseDto })
+  @ApiNotFound('provider')
+  async activate(@IdParam() id: number): Promise<MessageResponseDto> {
+    await this.providers.setActive(id, true);
+    return { message: 'Provider activated successfully' };
+  }
+
+  @Post(':id/deactivate')
+  @HttpCode(200)
+  @RequireScope('providers:write')
+  @ApiOperation({ summary: 'Deactivate a provider: it is no longer used to send' })
+  @ApiIdParam()
+  @ApiOkResponse({ type: MessageResponseDto, example: { message: 'Provider deactivated successfully' } })
+  @ApiNotFound('provider')
+  async deactivate(@IdParam() id: number): Promise<MessageResponseDto> {
+    await this.providers.setActive(id, false);
+    return { message: 'Provider deactivated successfully' };
+  }
+}

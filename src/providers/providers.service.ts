@@ -1,0 +1,160 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AppError, type FieldErrors } from '../common/errors/app-error.js';
+import { MSG } from '../common/validation/drf-fields.js';
+import { CredentialsService } from '../credentials/credentials.service.js';
+import type { ProviderCreateDto } from './dto/provider-create.dto.js';
+import type { ProviderListQuery } from './dto/provider-list.query.js';
+import type { ProviderResponseDto } from './dto/provider-response.dto.js';
+import type { ProviderUpdateDto } from './dto/provider-update.dto.js';
+import { HEALTH_STATUS_DISPLAY, PRIORITY_DISPLAY, PROVIDER_TYPE_DISPLAY } from './provider.constants.js';
+import type { ProviderEntity } from './provider.entity.js';
+import { ProvidersRepository, type ProviderValues } from './providers.repository.js';
+
+const DEFAULT_SMTP_PORT = 587;
+
+@Injectable()
+export class ProvidersService {
+  private readonly logger = new Logger(ProvidersService.name);
+
+  constructor(
+    private readonly providers: ProvidersRepository,
+    private readonly credentials: CredentialsService,
+  ) {}
+
+  async list(query: ProviderListQuery): Promise<ProviderResponseDto[]> {
+    const rows = await this.providers.list({
+      providerType: query.provider_type,
+      healthStatus: query.health_status,
+      isActive: query.is_active,
+      priority: query.priority,
+    });
+    return rows.map((p) => this.map(p));
+  }
+
+  async get(id: number): Promise<ProviderResponseDto> {
+    return this.map(await this.require(id));
+  }
+
+  async create(dto: ProviderCreateDto): Promise<ProviderResponseDto> {
+    const values = this.toValues(dto);
+    values.smtpPort ??= dto.provider_type === 'smtp' ? DEFAULT_SMTP_PORT : null;
+    this.checkConsistency({ ...values, smtpUseTls: values.smtpUseTls ?? true, smtpUseSsl: values.smtpUseSsl ?? false });
+    const created = await this.providers.create(values);
+    this.logger.log({ providerId: created.id, providerType: created.providerType }, 'provider created');
+    return this.map(created);
+  }
+
+  async update(id: number, dto: ProviderUpdateDto): Promise<ProviderResponseDto> {
+    const current = await this.require(id);
+    const values = this.toValues(dto);
+    this.checkConsistency({ ...current, ...values });
+    const updated = await this.providers.update(id, values);
+    if (!updated) throw AppError.notFound();
+    this.logger.log({ providerId: id, fields: Object.keys(values) }, 'provider updated');
+    return this.map(updated);
+  }
+
+  async setActive(id: number, isActive: boolean): Promise<void> {
+    if (!(await this.providers.update(id, { isActive }))) throw AppError.notFound();
+    this.logger.log({ providerId: id, isActive }, isActive ? 'provider activated' : 'provider deactivated');
+  }
+
+  async remove(id: number): Promise<void> {
+    if (!(await this.providers.softDelete(id))) throw AppError.notFound();
+    this.logger.log({ providerId: id }, 'provider deleted');
+  }
+
+  private async require(id: number): Promise<ProviderEntity> {
+    const provider = await this.providers.findById(id);
+    if (!provider) throw AppError.notFound();
+    return provider;
+  }
+
+  /** DTO → column values: only the fields the client sent; secrets sealed, blank secrets ignored. */
+  private toValues(dto: ProviderUpdateDto): ProviderValues {
+    const v: ProviderValues = {};
+    const set = <K extends keyof ProviderValues>(key: K, value: ProviderValues[K] | undefined) => {
+      if (value !== undefined) v[key] = value;
+    };
+    set('name', dto.name);
+    set('providerType', dto.provider_type);
+    set('smtpHost', dto.smtp_host);
+    set('smtpPort', dto.smtp_port);
+    set('smtpUsername', dto.smtp_username === '' ? null : dto.smtp_username);
+    set('smtpUseTls', dto.smtp_use_tls);
+    set('smtpUseSsl', dto.smtp_use_ssl);
+    set('awsRegion', dto.aws_region);
+    set('awsAccessKeyId', dto.aws_access_key_id);
+    set('fromEmail', dto.from_email);
+    set('fromName', dto.from_name);
+    set('replyTo', dto.reply_to === '' ? null : dto.reply_to);
+    set('dailyLimit', dto.daily_limit);
+    set('monthlyLimit', dto.monthly_limit);
+    set('rateLimitPerMinute', dto.rate_limit_per_minute);
+    set('priority', dto.priority);
+    set('isActive', dto.is_active);
+    set('isDefault', dto.is_default);
+    if (dto.smtp_password) {
+      v.smtpPasswordEncrypted = this.credentials.seal(dto.smtp_password);
+      v.hasSmtpPassword = true;
+    }
+    if (dto.aws_secret_access_key) {
+      v.awsSecretAccessKeyEncrypted = this.credentials.seal(dto.aws_secret_access_key);
+      v.hasAwsSecretAccessKey = true;
+    }
+    return v;
+  }
+
+  /** Rules that involve more than one field, checked on the provider as it would be saved. */
+  private checkConsistency(p: ProviderValues): void {
+    const errors: FieldErrors = {};
+    if (p.smtpUseTls && p.smtpUseSsl)
+      errors.non_field_errors = ['smtp_use_tls (STARTTLS) and smtp_use_ssl (implicit TLS) cannot both be true.'];
+    if (p.providerType === 'smtp') {
+      if (!p.smtpHost) errors.smtp_host = [MSG.required];
+      if (!p.smtpPort) errors.smtp_port = [MSG.required];
+    }
+    if (p.providerType === 'aws_ses') {
+      if (!p.awsRegion) errors.aws_region = [MSG.required];
+      if (!p.awsAccessKeyId) errors.aws_access_key_id = [MSG.required];
+      if (!p.hasAwsSecretAccessKey) errors.aws_secret_access_key = [MSG.required];
+    }
+    if (Object.keys(errors).length) throw AppError.validation(errors);
+  }
+
+  private map(p: ProviderEntity): ProviderResponseDto {
+    return {
+      id: p.id,
+      name: p.name,
+      provider_type: p.providerType,
+      provider_type_display: PROVIDER_TYPE_DISPLAY[p.providerType],
+      smtp_host: p.smtpHost,
+      smtp_port: p.smtpPort,
+      smtp_username: p.smtpUsername,
+      has_smtp_password: p.hasSmtpPassword,
+      smtp_use_tls: p.smtpUseTls,
+      smtp_use_ssl: p.smtpUseSsl,
+      aws_region: p.awsRegion,
+      aws_access_key_id: p.awsAccessKeyId,
+      has_aws_secret_access_key: p.hasAwsSecretAccessKey,
+      from_email: p.fromEmail,
+      from_name: p.fromName,
+      reply_to: p.replyTo,
+      daily_limit: p.dailyLimit,
+      monthly_limit: p.monthlyLimit,
+      rate_limit_per_minute: p.rateLimitPerMinute,
+      priority: p.priority,
+      priority_display: PRIORITY_DISPLAY[p.priority],
+      is_default: p.isDefault,
+      is_active: p.isActive,
+      health_status: p.healthStatus,
+      health_status_display: HEALTH_STATUS_DISPLAY[p.healthStatus],
+      // Usage counting arrives with the rate-limit module; until then nothing can send through a provider.
+      emails_sent_today: 0,
+      emails_sent_this_month: 0,
+      last_health_check: p.lastHealthCheck?.toISOString() ?? null,
+      created_at: p.createdAt.toISOString(),
+      updated_at: p.updatedAt.toISOString(),
+    };
+  }
+}
