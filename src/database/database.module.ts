@@ -8,6 +8,7 @@ import { runMigrationsExclusively } from './run-migrations.js';
 
 // dataSourceFactory only receives the options object, so the embedded folder travels inside it.
 const EMBEDDED_DIR = 'embeddedDataDir';
+const EMBEDDED_SERVER_CONNECTIONS = 4;
 
 /**
  * PostgreSQL from DATABASE_URL, or an embedded PGlite under DATA_DIR when it is unset.
@@ -30,14 +31,19 @@ const EMBEDDED_DIR = 'embeddedDataDir';
         let embedded: EmbeddedPostgresHandle | undefined;
         let finalOptions = options as DataSourceOptions;
         if (embeddedDir) {
-          const poolSize = Number(extra.max);
-          embedded = await startEmbeddedPostgres(embeddedDir, poolSize);
-          finalOptions = dataSourceOptions(embedded.connection, poolSize);
+          // pglite-socket queues each protocol message on its own, so two connections' extended
+          // queries (Parse/Bind/Execute/Sync) interleave and get each other's results. PGlite runs
+          // one query at a time anyway: a single pooled connection costs nothing and is correct.
+          embedded = await startEmbeddedPostgres(embeddedDir, EMBEDDED_SERVER_CONNECTIONS);
+          finalOptions = dataSourceOptions(embedded.connection, 1);
         }
         const dataSource = new DataSource(finalOptions);
         try {
           await dataSource.initialize();
-          await runMigrationsExclusively(dataSource);
+          // The embedded database has one process (DATA_DIR is locked) and one pooled connection,
+          // which the advisory lock's session would hold while the migrations wait for it.
+          if (embedded) await dataSource.runMigrations({ transaction: 'each' });
+          else await runMigrationsExclusively(dataSource);
         } catch (err) {
           if (dataSource.isInitialized) await dataSource.destroy();
           await embedded?.stop();

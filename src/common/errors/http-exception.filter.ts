@@ -1,6 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
+import { allowedMethods } from './allowed-methods.js';
 import { AppError, ErrorCode, httpStatusOf } from './app-error.js';
 
 /**
@@ -11,6 +13,8 @@ import { AppError, ErrorCode, httpStatusOf } from './app-error.js';
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpExceptionFilter');
+
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
@@ -38,7 +42,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     return { status: 500, body: { detail: 'A server error occurred.', error_id: errorId } };
   }
 
-  private fromHttpException(exception: HttpException, req: Request): { status: number; body: unknown } {
+  private fromHttpException(exception: HttpException, req: Request): { status: number; body: unknown; headers?: Record<string, string> } {
     const status = exception.getStatus();
     const cause = (exception as { cause?: { type?: string } }).cause;
     switch (status) {
@@ -47,8 +51,12 @@ export class HttpExceptionFilter implements ExceptionFilter {
         if (cause?.type === 'entity.parse.failed' || /JSON/.test(exception.message))
           return { status, body: { detail: 'JSON parse error - the body is not valid JSON.' } };
         return { status, body: { detail: exception.message } };
-      case 404:
+      case 404: {
+        const allowed = allowedMethods(this.adapterHost.httpAdapter?.getInstance(), req.path);
+        if (allowed.length && !allowed.includes(req.method))
+          return { status: 405, body: { detail: `Method "${req.method}" not allowed.` }, headers: { Allow: allowed.join(', ') } };
         return { status, body: { detail: 'Not found.' } };
+      }
       case 405:
         return { status, body: { detail: `Method "${req.method}" not allowed.` } };
       case 413:
