@@ -20,6 +20,7 @@ export class InitialSchema1764100000000 implements MigrationInterface {
         aws_access_key_id varchar(128),
         aws_secret_access_key_encrypted text,
         has_aws_secret_access_key boolean NOT NULL DEFAULT false,
+        credentials_version integer NOT NULL DEFAULT 1,
         from_email varchar(254) NOT NULL,
         from_name varchar(255) NOT NULL DEFAULT '',
         reply_to varchar(254),

@@ -46,6 +46,10 @@ export class ProviderEntity {
   @Column({ name: 'has_aws_secret_access_key', type: 'boolean', default: false })
   hasAwsSecretAccessKey: boolean;
 
+  /** Bumped by every change to how we connect, so transports cached by any instance can tell they are stale. */
+  @Column({ name: 'credentials_version', type: 'integer', default: 1 })
+  credentialsVersion: number;
+
   @Column({ name: 'from_email', type: 'varchar', length: 254 })
   fromEmail: string;
 

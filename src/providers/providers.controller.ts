@@ -5,6 +5,7 @@ import { AppError, ErrorCode } from '../common/errors/app-error.js';
 import { ApiNotFound, ApiValidationErrors } from '../common/errors/api-error-responses.js';
 import { ApiIdParam, IdParam } from '../common/validation/id.param.js';
 import { ProviderCreateDto } from './dto/provider-create.dto.js';
+import { ProviderCredentialsDto, ProviderCredentialsResponseDto } from './dto/provider-credentials.dto.js';
 import { ProviderListQuery } from './dto/provider-list.query.js';
 import { MessageResponseDto, ProviderResponseDto } from './dto/provider-response.dto.js';
 import { ProviderUpdateDto } from './dto/provider-update.dto.js';
@@ -94,6 +95,21 @@ export class ProvidersController {
   @ApiNotFound('provider')
   async remove(@IdParam() id: number): Promise<void> {
     await this.providers.remove(id);
+  }
+
+  @Post(':id/update_credentials')
+  @HttpCode(200)
+  @RequireScope('providers:write')
+  @ApiOperation({
+    summary: 'Change host, port, username, password and TLS flags in one step',
+    description: 'Validated like create. The response echoes the non-secret fields. Health returns to `unknown` until the next check.',
+  })
+  @ApiIdParam()
+  @ApiOkResponse({ type: ProviderCredentialsResponseDto })
+  @ApiValidationErrors(VALIDATION_EXAMPLE)
+  @ApiNotFound('provider')
+  updateCredentials(@IdParam() id: number, @Body() dto: ProviderCredentialsDto): Promise<ProviderCredentialsResponseDto> {
+    return this.providers.updateCredentials(id, dto);
   }
 
   @Post(':id/activate')

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CredentialsModule } from '../credentials/credentials.module.js';
+import { ProviderImportService } from './provider-import.service.js';
 import { ProvidersController } from './providers.controller.js';
 import { ProvidersRepository } from './providers.repository.js';
 import { ProvidersService } from './providers.service.js';
@@ -7,7 +8,7 @@ import { ProvidersService } from './providers.service.js';
 @Module({
   imports: [CredentialsModule],
   controllers: [ProvidersController],
-  providers: [ProvidersRepository, ProvidersService],
-  exports: [ProvidersService],
+  providers: [ProvidersRepository, ProvidersService, ProviderImportService],
+  exports: [ProvidersService, ProviderImportService],
 })
 export class ProvidersModule {}

@@ -32,6 +32,10 @@ export class ProvidersRepository {
     return this.dataSource.getRepository(ProviderEntity).findOneBy({ id });
   }
 
+  existsByName(name: string): Promise<boolean> {
+    return this.dataSource.getRepository(ProviderEntity).existsBy({ name });
+  }
+
   create(values: ProviderValues): Promise<ProviderEntity> {
     return this.write(async (em) => {
       if (values.isDefault) await this.clearDefault(em, null);
@@ -40,13 +44,51 @@ export class ProvidersRepository {
     });
   }
 
-  /** Returns null when there is no such live provider. */
-  update(id: number, values: ProviderValues): Promise<ProviderEntity | null> {
+  /**
+   * Returns null when there is no such live provider. `connectionChanged` marks new connection
+   * settings: cached transports become stale and health is unknown until the next check.
+   */
+  update(id: number, values: ProviderValues, connectionChanged = false): Promise<ProviderEntity | null> {
     return this.write(async (em) => {
       if (!(await em.existsBy(ProviderEntity, { id }))) return null;
       if (values.isDefault) await this.clearDefault(em, id);
-      if (Object.keys(values).length) await em.update(ProviderEntity, { id }, values);
+      const set = connectionChanged
+        ? { ...values, healthStatus: 'unknown' as const, credentialsVersion: () => 'credentials_version + 1' }
+        : values;
+      if (Object.keys(set).length) await em.createQueryBuilder().update(ProviderEntity).set(set).where('id = :id', { id }).execute();
       return em.findOneByOrFail(ProviderEntity, { id });
+    });
+  }
+
+  /** Ids of every row holding a secret, soft-deleted ones included: their tokens must stay readable. */
+  async idsWithSecrets(): Promise<number[]> {
+    const rows: { id: number }[] = await this.dataSource.query(
+      'SELECT id FROM providers WHERE smtp_password_encrypted IS NOT NULL OR aws_secret_access_key_encrypted IS NOT NULL ORDER BY id',
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Rewrites one row's secret tokens in its own short transaction, under a row lock so a
+   * concurrent credentials update is not overwritten. `rewrite` returns null for "unchanged".
+   */
+  rewriteSecrets(id: number, rewrite: (token: string) => string | null): Promise<boolean> {
+    return this.dataSource.transaction(async (em) => {
+      const rows: { smtp: string | null; aws: string | null }[] = await em.query(
+        'SELECT smtp_password_encrypted AS smtp, aws_secret_access_key_encrypted AS aws FROM providers WHERE id = $1 FOR UPDATE',
+        [id],
+      );
+      if (!rows.length) return false;
+      const smtp = rows[0].smtp === null ? null : rewrite(rows[0].smtp);
+      const aws = rows[0].aws === null ? null : rewrite(rows[0].aws);
+      if (smtp === null && aws === null) return false;
+      await em.query(
+        `UPDATE providers SET smtp_password_encrypted = COALESCE($2, smtp_password_encrypted),
+                              aws_secret_access_key_encrypted = COALESCE($3, aws_secret_access_key_encrypted)
+         WHERE id = $1`,
+        [id, smtp, aws],
+      );
+      return true;
     });
   }
 

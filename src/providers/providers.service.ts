@@ -3,6 +3,7 @@ import { AppError, type FieldErrors } from '../common/errors/app-error.js';
 import { MSG } from '../common/validation/drf-fields.js';
 import { CredentialsService } from '../credentials/credentials.service.js';
 import type { ProviderCreateDto } from './dto/provider-create.dto.js';
+import type { ProviderCredentialsDto, ProviderCredentialsResponseDto } from './dto/provider-credentials.dto.js';
 import type { ProviderListQuery } from './dto/provider-list.query.js';
 import type { ProviderResponseDto } from './dto/provider-response.dto.js';
 import type { ProviderUpdateDto } from './dto/provider-update.dto.js';
@@ -11,6 +12,29 @@ import type { ProviderEntity } from './provider.entity.js';
 import { ProvidersRepository, type ProviderValues } from './providers.repository.js';
 
 const DEFAULT_SMTP_PORT = 587;
+
+export interface SealedSecrets {
+  smtpPassword?: string;
+  awsSecretAccessKey?: string;
+}
+
+const CONNECTION_FIELDS = [
+  'providerType',
+  'smtpHost',
+  'smtpPort',
+  'smtpUsername',
+  'smtpPasswordEncrypted',
+  'smtpUseTls',
+  'smtpUseSsl',
+  'awsRegion',
+  'awsAccessKeyId',
+  'awsSecretAccessKeyEncrypted',
+] as const;
+
+/** Whether the values change how we connect (a new secret always does). */
+function changesConnection(current: ProviderEntity, values: ProviderValues): boolean {
+  return CONNECTION_FIELDS.some((f) => values[f] !== undefined && (f.endsWith('Encrypted') || values[f] !== current[f]));
+}
 
 @Injectable()
 export class ProvidersService {
@@ -35,8 +59,12 @@ export class ProvidersService {
     return this.map(await this.require(id));
   }
 
-  async create(dto: ProviderCreateDto): Promise<ProviderResponseDto> {
-    const values = this.toValues(dto);
+  /**
+   * `sealed` carries secrets that are already Fernet tokens (imported from the old deployment);
+   * the caller has checked that a configured key opens them.
+   */
+  async create(dto: ProviderCreateDto, sealed: SealedSecrets = {}): Promise<ProviderResponseDto> {
+    const values = { ...this.toValues(dto), ...this.sealedValues(sealed) };
     values.smtpPort ??= dto.provider_type === 'smtp' ? DEFAULT_SMTP_PORT : null;
     this.checkConsistency({ ...values, smtpUseTls: values.smtpUseTls ?? true, smtpUseSsl: values.smtpUseSsl ?? false });
     const created = await this.providers.create(values);
@@ -48,10 +76,49 @@ export class ProvidersService {
     const current = await this.require(id);
     const values = this.toValues(dto);
     this.checkConsistency({ ...current, ...values });
-    const updated = await this.providers.update(id, values);
+    const updated = await this.providers.update(id, values, changesConnection(current, values));
     if (!updated) throw AppError.notFound();
     this.logger.log({ providerId: id, fields: Object.keys(values) }, 'provider updated');
     return this.map(updated);
+  }
+
+  /** Seed section 5: the connection settings in one step; health is unknown until the next check. */
+  async updateCredentials(id: number, dto: ProviderCredentialsDto): Promise<ProviderCredentialsResponseDto> {
+    const current = await this.require(id);
+    const values = this.toValues(dto);
+    if (dto.smtp_password === null) Object.assign(values, { smtpPasswordEncrypted: null, hasSmtpPassword: false });
+    this.checkConsistency({ ...current, ...values });
+    const updated = await this.providers.update(id, values, true);
+    if (!updated) throw AppError.notFound();
+    this.logger.log({ providerId: id, fields: Object.keys(dto) }, 'provider credentials updated');
+    const p = this.map(updated);
+    return {
+      smtp_host: p.smtp_host,
+      smtp_port: p.smtp_port,
+      smtp_username: p.smtp_username,
+      has_smtp_password: p.has_smtp_password,
+      smtp_use_tls: p.smtp_use_tls,
+      smtp_use_ssl: p.smtp_use_ssl,
+      aws_region: p.aws_region,
+      aws_access_key_id: p.aws_access_key_id,
+      has_aws_secret_access_key: p.has_aws_secret_access_key,
+    };
+  }
+
+  /**
+   * Re-encrypts every stored secret under the primary key, one row per transaction, so it can be
+   * interrupted and run again; afterwards older keys can leave FERNET_KEYS.
+   */
+  async rotateSecrets(): Promise<{ examined: number; rotated: number }> {
+    const ids = await this.providers.idsWithSecrets();
+    let rotated = 0;
+    for (const id of ids) if (await this.providers.rewriteSecrets(id, (token) => this.credentials.rotate(token))) rotated += 1;
+    this.logger.log({ examined: ids.length, rotated }, 'provider secrets rotated');
+    return { examined: ids.length, rotated };
+  }
+
+  async existsByName(name: string): Promise<boolean> {
+    return this.providers.existsByName(name);
   }
 
   async setActive(id: number, isActive: boolean): Promise<void> {
@@ -64,6 +131,13 @@ export class ProvidersService {
     this.logger.log({ providerId: id }, 'provider deleted');
   }
 
+  private sealedValues(sealed: SealedSecrets): ProviderValues {
+    const v: ProviderValues = {};
+    if (sealed.smtpPassword) Object.assign(v, { smtpPasswordEncrypted: sealed.smtpPassword, hasSmtpPassword: true });
+    if (sealed.awsSecretAccessKey) Object.assign(v, { awsSecretAccessKeyEncrypted: sealed.awsSecretAccessKey, hasAwsSecretAccessKey: true });
+    return v;
+  }
+
   private async require(id: number): Promise<ProviderEntity> {
     const provider = await this.providers.findById(id);
     if (!provider) throw AppError.notFound();
@@ -71,7 +145,7 @@ export class ProvidersService {
   }
 
   /** DTO → column values: only the fields the client sent; secrets sealed, blank secrets ignored. */
-  private toValues(dto: ProviderUpdateDto): ProviderValues {
+  private toValues(dto: ProviderUpdateDto & Partial<ProviderCredentialsDto>): ProviderValues {
     const v: ProviderValues = {};
     const set = <K extends keyof ProviderValues>(key: K, value: ProviderValues[K] | undefined) => {
       if (value !== undefined) v[key] = value;

@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { Test } from '@nestjs/testing';
 import { Writable } from 'node:stream';
 import type { App } from 'supertest/types.js';
@@ -53,10 +54,17 @@ export async function startApp(options: { env?: Record<string, string | undefine
   const { AppModule } = await import('../../src/app.module.js');
   const { configureApp } = await import('../../src/app.setup.js');
   const { LOG_DESTINATION } = await import('../../src/common/logging/logging.module.js');
+  const { AppConfig } = await import('../../src/config/app-config.js');
+  const { validateEnv } = await import('../../src/config/env.schema.js');
   const logs = new LogCapture();
+  // @nestjs/config validates the environment once, when AppModule is first imported; a test that
+  // starts apps with different settings rebuilds the typed config from the current environment.
+  const config = new AppConfig(new ConfigService(validateEnv({ ...process.env })));
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
     .overrideProvider(LOG_DESTINATION)
     .useValue(logs)
+    .overrideProvider(AppConfig)
+    .useValue(config)
     .compile();
   const app = moduleRef.createNestApplication({ logger: false });
   configureApp(app);

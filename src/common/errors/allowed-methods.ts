@@ -1,3 +1,5 @@
+import { METHODS } from 'node:http';
+
 interface RouteLayer {
   route?: { methods: Record<string, boolean> };
   match(path: string): unknown;
@@ -12,7 +14,13 @@ export function allowedMethods(expressApp: unknown, path: string): string[] {
   const methods = new Set<string>();
   for (const layer of stack) {
     if (!layer.route || !layer.match(path)) continue;
-    for (const [method, on] of Object.entries(layer.route.methods)) if (on && method !== '_all') methods.add(method.toUpperCase());
+    const routeMethods = Object.entries(layer.route.methods)
+      .filter(([method, on]) => on && method !== '_all')
+      .map(([method]) => method.toUpperCase());
+    // Express's app.all() registers every method; Nest mounts middleware (the request logger) and
+    // its not-found handler that way. Such a route is no endpoint and would make every method "allowed".
+    if (METHODS.every((m) => routeMethods.includes(m))) continue;
+    for (const method of routeMethods) methods.add(method);
   }
   if (methods.has('GET')) methods.add('HEAD');
   if (methods.size) methods.add('OPTIONS');

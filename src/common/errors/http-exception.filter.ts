@@ -52,7 +52,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
           return { status, body: { detail: 'JSON parse error - the body is not valid JSON.' } };
         return { status, body: { detail: exception.message } };
       case 404: {
-        const allowed = allowedMethods(this.adapterHost.httpAdapter?.getInstance(), req.path);
+        // Nest's not-found handler is mounted under the global prefix, where req.path has lost it;
+        // routes are registered with the full path, so match on baseUrl + path.
+        const allowed = allowedMethods(this.adapterHost.httpAdapter?.getInstance(), `${req.baseUrl}${req.path}`);
         if (allowed.length && !allowed.includes(req.method))
           return { status: 405, body: { detail: `Method "${req.method}" not allowed.` }, headers: { Allow: allowed.join(', ') } };
         return { status, body: { detail: 'Not found.' } };

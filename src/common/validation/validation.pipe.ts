@@ -1,4 +1,4 @@
-import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import { ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
 import { AppError, type FieldErrors } from '../errors/app-error.js';
 
 function collect(errors: ValidationError[], into: FieldErrors, prefix = ''): FieldErrors {
@@ -11,9 +11,30 @@ function collect(errors: ValidationError[], into: FieldErrors, prefix = ''): Fie
   return into;
 }
 
+/** Python's name for the JSON type, as DRF words it. */
+function pythonType(value: unknown): string {
+  if (Array.isArray(value)) return 'list';
+  if (typeof value === 'string') return 'str';
+  if (typeof value === 'boolean') return 'bool';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
+  return typeof value;
+}
+
+/**
+ * A body that is not a JSON object (a list, say) would otherwise be validated as if it were one
+ * ("This field is required." for every field) or reported under a made-up `body` field.
+ */
+class DrfValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' && this.toValidate(metadata) && value != null && (typeof value !== 'object' || Array.isArray(value)))
+      throw AppError.validation({ non_field_errors: [`Invalid data. Expected a dictionary, but got ${pythonType(value)}.`] });
+    return super.transform(value, metadata);
+  }
+}
+
 /** Global pipe: DTO classes in, unknown fields dropped (as DRF ignores them), field-keyed errors out. */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new DrfValidationPipe({
     transform: true,
     whitelist: true,
     forbidNonWhitelisted: false,

@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { AppConfigModule } from '../config/config.module.js';
+import { DatabaseModule } from '../database/database.module.js';
+import { ProvidersModule } from '../providers/providers.module.js';
+import { DjangoKeyCommand } from './django-key.command.js';
+import { ImportProvidersCommand } from './import-providers.command.js';
+import { RotateCredentialsCommand } from './rotate-credentials.command.js';
+
+/** Commands that work on the database. */
+@Module({
+  imports: [AppConfigModule, DatabaseModule, ProvidersModule],
+  providers: [RotateCredentialsCommand, ImportProvidersCommand],
+})
+export class CliModule {}
+
+/** Commands that need no database, so they also run while an embedded-mode service holds DATA_DIR. */
+@Module({ providers: [DjangoKeyCommand] })
+export class OfflineCliModule {}
+
+export const OFFLINE_COMMANDS = ['credentials:django-key'];
