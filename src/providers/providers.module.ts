@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { CredentialsModule } from '../credentials/credentials.module.js';
+import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { ProviderImportService } from './provider-import.service.js';
 import { ProvidersController } from './providers.controller.js';
 import { ProvidersRepository } from './providers.repository.js';
 import { ProvidersService } from './providers.service.js';
 
 @Module({
-  imports: [CredentialsModule],
+  imports: [CredentialsModule, RateLimitModule],
   controllers: [ProvidersController],
   providers: [ProvidersRepository, ProvidersService, ProviderImportService],
   exports: [ProvidersService, ProviderImportService],

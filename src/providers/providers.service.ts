@@ -2,6 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AppError, type FieldErrors } from '../common/errors/app-error.js';
 import { MSG } from '../common/validation/drf-fields.js';
 import { CredentialsService } from '../credentials/credentials.service.js';
+import { RateLimitService } from '../rate-limit/rate-limit.service.js';
+import type { Usage } from '../rate-limit/rate-limit.types.js';
 import type { ProviderCreateDto } from './dto/provider-create.dto.js';
 import type { ProviderCredentialsDto, ProviderCredentialsResponseDto } from './dto/provider-credentials.dto.js';
 import type { ProviderListQuery } from './dto/provider-list.query.js';
@@ -43,6 +45,7 @@ export class ProvidersService {
   constructor(
     private readonly providers: ProvidersRepository,
     private readonly credentials: CredentialsService,
+    private readonly rateLimits: RateLimitService,
   ) {}
 
   async list(query: ProviderListQuery): Promise<ProviderResponseDto[]> {
@@ -52,11 +55,11 @@ export class ProvidersService {
       isActive: query.is_active,
       priority: query.priority,
     });
-    return rows.map((p) => this.map(p));
+    return this.mapAll(rows);
   }
 
   async get(id: number): Promise<ProviderResponseDto> {
-    return this.map(await this.require(id));
+    return this.mapOne(await this.require(id));
   }
 
   /**
@@ -69,7 +72,7 @@ export class ProvidersService {
     this.checkConsistency({ ...values, smtpUseTls: values.smtpUseTls ?? true, smtpUseSsl: values.smtpUseSsl ?? false });
     const created = await this.providers.create(values);
     this.logger.log({ providerId: created.id, providerType: created.providerType }, 'provider created');
-    return this.map(created);
+    return this.mapOne(created);
   }
 
   async update(id: number, dto: ProviderUpdateDto): Promise<ProviderResponseDto> {
@@ -79,7 +82,7 @@ export class ProvidersService {
     const updated = await this.providers.update(id, values, changesConnection(current, values));
     if (!updated) throw AppError.notFound();
     this.logger.log({ providerId: id, fields: Object.keys(values) }, 'provider updated');
-    return this.map(updated);
+    return this.mapOne(updated);
   }
 
   /** Seed section 5: the connection settings in one step; health is unknown until the next check. */
@@ -91,7 +94,7 @@ export class ProvidersService {
     const updated = await this.providers.update(id, values, true);
     if (!updated) throw AppError.notFound();
     this.logger.log({ providerId: id, fields: Object.keys(dto) }, 'provider credentials updated');
-    const p = this.map(updated);
+    const p = await this.mapOne(updated);
     return {
       smtp_host: p.smtp_host,
       smtp_port: p.smtp_port,
@@ -196,7 +199,16 @@ export class ProvidersService {
     if (Object.keys(errors).length) throw AppError.validation(errors);
   }
 
-  private map(p: ProviderEntity): ProviderResponseDto {
+  private async mapOne(p: ProviderEntity): Promise<ProviderResponseDto> {
+    return (await this.mapAll([p]))[0];
+  }
+
+  private async mapAll(rows: ProviderEntity[]): Promise<ProviderResponseDto[]> {
+    const usage = await this.rateLimits.usage(rows.map((p) => p.id));
+    return rows.map((p) => this.map(p, usage.get(p.id) ?? { sentToday: 0, sentThisMonth: 0 }));
+  }
+
+  private map(p: ProviderEntity, usage: Usage): ProviderResponseDto {
     return {
       id: p.id,
       name: p.name,
@@ -223,9 +235,8 @@ export class ProvidersService {
       is_active: p.isActive,
       health_status: p.healthStatus,
       health_status_display: HEALTH_STATUS_DISPLAY[p.healthStatus],
-      // Usage counting arrives with the rate-limit module; until then nothing can send through a provider.
-      emails_sent_today: 0,
-      emails_sent_this_month: 0,
+      emails_sent_today: usage.sentToday,
+      emails_sent_this_month: usage.sentThisMonth,
       last_health_check: p.lastHealthCheck?.toISOString() ?? null,
       created_at: p.createdAt.toISOString(),
       updated_at: p.updatedAt.toISOString(),
