@@ -94,13 +94,18 @@ describe('Authentication and API keys', () => {
       const json = await request(t.server).get('/api/docs-json');
       expect(json.status).toBe(200);
       expect(json.body.openapi).toMatch(/^3\./);
-      expect(Object.keys(json.body.paths)).toEqual(expect.arrayContaining(['/api/email-provider/providers', '/api/email-provider/api-keys']));
+      expect(Object.keys(json.body.paths)).toEqual(
+        expect.arrayContaining(['/api/email-provider/providers', '/api/email-provider/api-keys']),
+      );
     });
   });
 
   describe('API keys', () => {
     it('should show the token once on creation, with its prefix and scopes', async () => {
-      const res = await request(t.server).post(`${API}/api-keys/`).set(t.auth).send({ name: 'billing-service', scopes: ['send'] });
+      const res = await request(t.server)
+        .post(`${API}/api-keys/`)
+        .set(t.auth)
+        .send({ name: 'billing-service', scopes: ['send'] });
       expect(res.status).toBe(201);
       issued.push(res.body as CreatedKey);
       expect(res.body).toMatchObject({ id: expect.any(Number), name: 'billing-service', scopes: ['send'], last_used_at: null });
@@ -131,7 +136,10 @@ describe('Authentication and API keys', () => {
       for (const res of [
         await request(t.server).post(`${API}/providers/`).set(bearer(key)).send(smtpProviderBody()),
         await request(t.server).get(`${API}/api-keys/`).set(bearer(key)),
-        await request(t.server).post(`${API}/api-keys/`).set(bearer(key)).send({ name: 'escalate', scopes: ['admin'] }),
+        await request(t.server)
+          .post(`${API}/api-keys/`)
+          .set(bearer(key))
+          .send({ name: 'escalate', scopes: ['admin'] }),
       ]) {
         expect(res.status).toBe(403);
         expect(res.body).toEqual(FORBIDDEN);
@@ -162,7 +170,10 @@ describe('Authentication and API keys', () => {
       expect(created.status).toBe(201);
       expect((await request(t.server).get(`${API}/providers/${created.body.id}/`).set(bearer(key))).status).toBe(200);
       expect((await request(t.server).get(`${API}/api-keys/`).set(bearer(key))).status).toBe(200);
-      const child = await request(t.server).post(`${API}/api-keys/`).set(bearer(key)).send({ name: 'made by admin key', scopes: ['send'] });
+      const child = await request(t.server)
+        .post(`${API}/api-keys/`)
+        .set(bearer(key))
+        .send({ name: 'made by admin key', scopes: ['send'] });
       expect(child.status).toBe(201);
       issued.push(child.body as CreatedKey);
       expect((await request(t.server).delete(`${API}/api-keys/${child.body.id}/`).set(bearer(key))).status).toBe(204);

@@ -59,7 +59,9 @@ describe('Several instances on one database', () => {
   it('should end with exactly one default when both instances set it concurrently', async () => {
     const providers = await Promise.all(Array.from({ length: 10 }, (_, i) => create(instance(i))));
     const results = await Promise.all(
-      providers.map((p, i) => request(instance(i).server).patch(`${API}/providers/${p.id}/`).set(instance(i).auth).send({ is_default: true })),
+      providers.map((p, i) =>
+        request(instance(i).server).patch(`${API}/providers/${p.id}/`).set(instance(i).auth).send({ is_default: true }),
+      ),
     );
     expect(results.map((r) => r.status)).toEqual(providers.map(() => 200));
     const [fromA, fromB] = await Promise.all([defaults(a), defaults(b)]);
@@ -71,7 +73,10 @@ describe('Several instances on one database', () => {
   it('should end with exactly one default when both instances create defaults concurrently', async () => {
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        request(instance(i).server).post(`${API}/providers/`).set(instance(i).auth).send(smtpProviderBody({ is_default: true })),
+        request(instance(i).server)
+          .post(`${API}/providers/`)
+          .set(instance(i).auth)
+          .send(smtpProviderBody({ is_default: true })),
       ),
     );
     expect(results.map((r) => r.status)).toEqual(results.map(() => 201));
@@ -96,7 +101,9 @@ describe('Several instances on one database', () => {
       expect(res.body).toEqual(DUPLICATE_NAME);
     }
     for (const on of [a, b]) {
-      const names = ((await request(on.server).get(`${API}/providers/`).set(on.auth)).body as { name: string }[]).filter((p) => p.name === name);
+      const names = ((await request(on.server).get(`${API}/providers/`).set(on.auth)).body as { name: string }[]).filter(
+        (p) => p.name === name,
+      );
       expect(names).toHaveLength(1);
     }
   });

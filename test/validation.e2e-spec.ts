@@ -56,9 +56,17 @@ describe('Validation and error shapes (DRF convention)', () => {
       ['from_email is missing', without('from_email'), { from_email: [REQUIRED] }],
       ['name is blank', smtpProviderBody({ name: '' }), { name: ['This field may not be blank.'] }],
       ['name is only spaces', smtpProviderBody({ name: '   ' }), { name: ['This field may not be blank.'] }],
-      ['name is longer than 100', smtpProviderBody({ name: 'n'.repeat(101) }), { name: ['Ensure this field has no more than 100 characters.'] }],
+      [
+        'name is longer than 100',
+        smtpProviderBody({ name: 'n'.repeat(101) }),
+        { name: ['Ensure this field has no more than 100 characters.'] },
+      ],
       ['provider_type is unknown', smtpProviderBody({ provider_type: 'x' }), { provider_type: ['"x" is not a valid choice.'] }],
-      ['smtp_port is above 65535', smtpProviderBody({ smtp_port: 70000 }), { smtp_port: ['Ensure this value is less than or equal to 65535.'] }],
+      [
+        'smtp_port is above 65535',
+        smtpProviderBody({ smtp_port: 70000 }),
+        { smtp_port: ['Ensure this value is less than or equal to 65535.'] },
+      ],
       ['smtp_port is 0', smtpProviderBody({ smtp_port: 0 }), { smtp_port: ['Ensure this value is greater than or equal to 1.'] }],
       ['smtp_port is not a number', smtpProviderBody({ smtp_port: 'abc' }), { smtp_port: ['A valid integer is required.'] }],
       ['smtp_port is a fraction', smtpProviderBody({ smtp_port: 587.5 }), { smtp_port: ['A valid integer is required.'] }],
@@ -68,14 +76,34 @@ describe('Validation and error shapes (DRF convention)', () => {
         smtpProviderBody({ from_email: 'a@example.com\r\nBcc: victim@evil.test' }),
         { from_email: ['Enter a valid email address.'] },
       ],
-      ['from_email has angle brackets', smtpProviderBody({ from_email: 'Boss <a@example.com>' }), { from_email: ['Enter a valid email address.'] }],
-      ['from_email lists two addresses', smtpProviderBody({ from_email: 'a@example.com,b@example.com' }), { from_email: ['Enter a valid email address.'] }],
+      [
+        'from_email has angle brackets',
+        smtpProviderBody({ from_email: 'Boss <a@example.com>' }),
+        { from_email: ['Enter a valid email address.'] },
+      ],
+      [
+        'from_email lists two addresses',
+        smtpProviderBody({ from_email: 'a@example.com,b@example.com' }),
+        { from_email: ['Enter a valid email address.'] },
+      ],
       ['reply_to is not an address', smtpProviderBody({ reply_to: 'nobody' }), { reply_to: ['Enter a valid email address.'] }],
       ['priority is not 1, 2 or 3', smtpProviderBody({ priority: 5 }), { priority: ['"5" is not a valid choice.'] }],
       ['smtp_use_tls is not a boolean', smtpProviderBody({ smtp_use_tls: 'maybe' }), { smtp_use_tls: ['Must be a valid boolean.'] }],
-      ['daily_limit is negative', smtpProviderBody({ daily_limit: -1 }), { daily_limit: ['Ensure this value is greater than or equal to 0.'] }],
-      ['smtp_host is not a host name', smtpProviderBody({ smtp_host: 'bad host!' }), { smtp_host: ['Enter a valid hostname or IP address.'] }],
-      ['from_name holds a line break', smtpProviderBody({ from_name: 'Evil\r\nBcc: victim@evil.test' }), { from_name: ['This field may not contain line breaks.'] }],
+      [
+        'daily_limit is negative',
+        smtpProviderBody({ daily_limit: -1 }),
+        { daily_limit: ['Ensure this value is greater than or equal to 0.'] },
+      ],
+      [
+        'smtp_host is not a host name',
+        smtpProviderBody({ smtp_host: 'bad host!' }),
+        { smtp_host: ['Enter a valid hostname or IP address.'] },
+      ],
+      [
+        'from_name holds a line break',
+        smtpProviderBody({ from_name: 'Evil\r\nBcc: victim@evil.test' }),
+        { from_name: ['This field may not contain line breaks.'] },
+      ],
       ['name is null', smtpProviderBody({ name: null }), { name: ['This field may not be null.'] }],
       ['both TLS flags are true', smtpProviderBody({ smtp_use_tls: true, smtp_use_ssl: true }), { non_field_errors: [BOTH_TLS] }],
       [
@@ -125,7 +153,13 @@ describe('Validation and error shapes (DRF convention)', () => {
     it('should ignore read-only fields when a create sends them', async () => {
       const res = await post(
         '/providers/',
-        smtpProviderBody({ id: 987654, health_status: 'healthy', emails_sent_today: 42, has_smtp_password: false, created_at: '2000-01-01T00:00:00Z' }),
+        smtpProviderBody({
+          id: 987654,
+          health_status: 'healthy',
+          emails_sent_today: 42,
+          has_smtp_password: false,
+          created_at: '2000-01-01T00:00:00Z',
+        }),
       );
       expect(res.status).toBe(201);
       expect(res.body.id).not.toBe(987654);
@@ -145,7 +179,11 @@ describe('Validation and error shapes (DRF convention)', () => {
 
   describe('PATCH /providers/{id}/ rejected', () => {
     it.each<[string, Record<string, unknown>, Record<string, string[]>]>([
-      ['a field is invalid', { name: '', smtp_port: 70000 }, { name: ['This field may not be blank.'], smtp_port: ['Ensure this value is less than or equal to 65535.'] }],
+      [
+        'a field is invalid',
+        { name: '', smtp_port: 70000 },
+        { name: ['This field may not be blank.'], smtp_port: ['Ensure this value is less than or equal to 65535.'] },
+      ],
       ['it turns on implicit TLS beside STARTTLS', { smtp_use_ssl: true }, { non_field_errors: [BOTH_TLS] }],
       ['it clears the host of an smtp provider', { smtp_host: null }, { smtp_host: [REQUIRED] }],
       ['a non-nullable field is null', { from_email: null }, { from_email: ['This field may not be null.'] }],
@@ -179,7 +217,11 @@ describe('Validation and error shapes (DRF convention)', () => {
     it('should answer 400 under non_field_errors when a PATCH body is a JSON array', async () => {
       const created = await create();
       const res = await seen(
-        request(t.server).patch(`${API}/providers/${created.id}/`).set(t.auth).set('Content-Type', 'application/json').send('[{"name": "x"}]'),
+        request(t.server)
+          .patch(`${API}/providers/${created.id}/`)
+          .set(t.auth)
+          .set('Content-Type', 'application/json')
+          .send('[{"name": "x"}]'),
       );
       expect(res.status).toBe(400);
       expect(res.body).toEqual({ non_field_errors: ['Invalid data. Expected a dictionary, but got list.'] });
@@ -187,23 +229,30 @@ describe('Validation and error shapes (DRF convention)', () => {
     });
 
     it.each([
-      ['a JSON string', '"just a string"'],
-      ['a JSON number', '42'],
-      ['JSON null', 'null'],
-    ])('should answer 400 in a DRF shape when the body is %s', async (_, raw) => {
+      ['a JSON string', '"just a string"', 'Invalid data. Expected a dictionary, but got str.'],
+      ['a JSON number', '42', 'Invalid data. Expected a dictionary, but got int.'],
+      ['JSON null', 'null', 'No data provided'],
+    ])('should answer 400 under non_field_errors when the body is %s', async (_, raw, message) => {
       const before = await countProviders();
       const res = await postRaw(raw);
       expect(res.status).toBe(400);
-      const keys = Object.keys(res.body);
-      expect(keys.length).toBe(1);
-      if (keys[0] === 'detail') expect(typeof res.body.detail).toBe('string');
-      else expect(res.body).toEqual({ non_field_errors: [expect.any(String)] });
+      expect(res.body).toEqual({ non_field_errors: [message] });
       expect(await countProviders()).toBe(before);
     });
 
-    it('should answer 413 with a detail when the body is huge', async () => {
+    it('should answer 415 when the body is not JSON', async () => {
       const before = await countProviders();
-      const res = await post('/providers/', smtpProviderBody({ from_name: 'x'.repeat(3_000_000) }));
+      const res = await seen(
+        request(t.server).post(`${API}/providers/`).set(t.auth).set('Content-Type', 'text/plain').send('name=x'),
+      );
+      expect(res.status).toBe(415);
+      expect(res.body).toEqual({ detail: 'Unsupported media type "text/plain" in request.' });
+      expect(await countProviders()).toBe(before);
+    });
+
+    it('should answer 413 with a detail when the body is larger than the limit', async () => {
+      const before = await countProviders();
+      const res = await post('/providers/', smtpProviderBody({ from_name: 'x'.repeat(20_000_000) }));
       expect(res.status).toBe(413);
       expect(res.body).toEqual({ detail: expect.any(String) });
       expect(await countProviders()).toBe(before);

@@ -1,6 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import os from 'node:os';
 import path from 'node:path';
+
+export interface SendingConfig {
+  workersEnabled: boolean;
+  concurrency: number;
+  pollIntervalMs: number;
+  leaseSeconds: number;
+  maxAgeSeconds: number;
+  retryBaseSeconds: number;
+  retryMaxSeconds: number;
+  waitSeconds: number;
+  shutdownGraceSeconds: number;
+  maxAttachmentBytes: number;
+  messageIdDomain: string;
+  smtp: { connectionTimeoutMs: number; greetingTimeoutMs: number; socketTimeoutMs: number; maxConnections: number };
+}
 
 /** Typed, read-only view of the validated environment; the only reader of configuration. */
 @Injectable()
@@ -41,6 +57,34 @@ export class AppConfig {
   get logLevel(): string {
     return this.get('LOG_LEVEL');
   }
+  /** Everything the sending module reads, in one typed object. */
+  get sending(): SendingConfig {
+    return {
+      workersEnabled: this.get('SEND_WORKERS_ENABLED'),
+      concurrency: this.get('SEND_WORKER_CONCURRENCY'),
+      pollIntervalMs: this.get('SEND_POLL_INTERVAL_MS'),
+      leaseSeconds: this.get('SEND_LEASE_SECONDS'),
+      maxAgeSeconds: this.get('SEND_MAX_AGE_SECONDS'),
+      retryBaseSeconds: this.get('SEND_RETRY_BASE_SECONDS'),
+      retryMaxSeconds: this.get('SEND_RETRY_MAX_SECONDS'),
+      waitSeconds: this.get('SEND_WAIT_SECONDS'),
+      shutdownGraceSeconds: this.get('SEND_SHUTDOWN_GRACE_SECONDS'),
+      maxAttachmentBytes: this.get('SEND_MAX_ATTACHMENT_BYTES'),
+      messageIdDomain: this.get<string | undefined>('MESSAGE_ID_DOMAIN') ?? os.hostname(),
+      smtp: {
+        connectionTimeoutMs: this.get('SMTP_CONNECTION_TIMEOUT_MS'),
+        greetingTimeoutMs: this.get('SMTP_GREETING_TIMEOUT_MS'),
+        socketTimeoutMs: this.get('SMTP_SOCKET_TIMEOUT_MS'),
+        maxConnections: this.get('SMTP_POOL_MAX_CONNECTIONS'),
+      },
+    };
+  }
+
+  /** The JSON body limit: the attachments (base64 grows them by a third) plus room for the rest. */
+  get maxRequestBytes(): number {
+    return Math.ceil((this.get<number>('SEND_MAX_ATTACHMENT_BYTES') * 4) / 3) + 2 * 1024 * 1024;
+  }
+
   get logFormat(): 'json' | 'pretty' {
     return (
       this.get<'json' | 'pretty' | undefined>('LOG_FORMAT') ?? (this.nodeEnv === 'development' && process.stdout.isTTY ? 'pretty' : 'json')

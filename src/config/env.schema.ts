@@ -15,6 +15,23 @@ export const envSchema = Joi.object({
   FERNET_KEYS: Joi.string().empty('').optional(),
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
   LOG_FORMAT: Joi.string().valid('json', 'pretty').optional(),
+
+  // Sending
+  SEND_WORKERS_ENABLED: Joi.boolean().default(true),
+  SEND_WORKER_CONCURRENCY: Joi.number().integer().min(1).max(256).default(8),
+  SEND_POLL_INTERVAL_MS: Joi.number().integer().min(10).max(60_000).default(500),
+  SEND_LEASE_SECONDS: Joi.number().integer().min(5).max(3600).default(300),
+  SEND_MAX_AGE_SECONDS: Joi.number().integer().min(1).default(86_400),
+  SEND_RETRY_BASE_SECONDS: Joi.number().min(0.01).max(3600).default(30),
+  SEND_RETRY_MAX_SECONDS: Joi.number().min(0.01).max(86_400).default(3600),
+  SEND_WAIT_SECONDS: Joi.number().min(0).max(300).default(30),
+  SEND_SHUTDOWN_GRACE_SECONDS: Joi.number().min(0).max(600).default(20),
+  SEND_MAX_ATTACHMENT_BYTES: Joi.number().integer().min(0).default(10 * 1024 * 1024),
+  MESSAGE_ID_DOMAIN: Joi.string().hostname().optional(),
+  SMTP_CONNECTION_TIMEOUT_MS: Joi.number().integer().min(100).default(10_000),
+  SMTP_GREETING_TIMEOUT_MS: Joi.number().integer().min(100).default(10_000),
+  SMTP_SOCKET_TIMEOUT_MS: Joi.number().integer().min(100).default(60_000),
+  SMTP_POOL_MAX_CONNECTIONS: Joi.number().integer().min(1).max(100).default(5),
 }).unknown(true);
 
 export function validateEnv(raw: Record<string, unknown>): Record<string, unknown> {

@@ -26,8 +26,11 @@ function pythonType(value: unknown): string {
  */
 class DrfValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if (metadata.type === 'body' && this.toValidate(metadata) && value != null && (typeof value !== 'object' || Array.isArray(value)))
-      throw AppError.validation({ non_field_errors: [`Invalid data. Expected a dictionary, but got ${pythonType(value)}.`] });
+    if (metadata.type === 'body' && this.toValidate(metadata)) {
+      if (value === null) throw AppError.validation({ non_field_errors: ['No data provided'] });
+      if (typeof value !== 'object' || Array.isArray(value))
+        throw AppError.validation({ non_field_errors: [`Invalid data. Expected a dictionary, but got ${pythonType(value)}.`] });
+    }
     return super.transform(value, metadata);
   }
 }

@@ -1,0 +1,70 @@
+import { describe, expect, it } from '@jest/globals';
+import { validateEnv } from './env.schema.js';
+
+function caught(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(Error);
+    return error as Error;
+  }
+  throw new Error('expected validateEnv to throw');
+}
+
+describe(validateEnv.name, () => {
+  it('should apply the documented defaults when the environment is empty', () => {
+    expect(validateEnv({})).toMatchObject({
+      NODE_ENV: 'development',
+      PORT: 8000,
+      HOST: '0.0.0.0',
+      DATA_DIR: './data',
+      DATABASE_POOL_SIZE: 10,
+      LOG_LEVEL: 'info',
+    });
+  });
+
+  it('should convert numbers from their string form when they are valid', () => {
+    expect(validateEnv({ PORT: '8080', DATABASE_POOL_SIZE: '25' })).toMatchObject({ PORT: 8080, DATABASE_POOL_SIZE: 25 });
+  });
+
+  it('should treat an empty DATABASE_URL or ADMIN_API_KEY as unset', () => {
+    const env = validateEnv({ DATABASE_URL: '', ADMIN_API_KEY: '' });
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.ADMIN_API_KEY).toBeUndefined();
+  });
+
+  it('should accept a postgres URL when DATABASE_URL is set', () => {
+    const url = 'postgresql://app:pw@db.internal:5432/email';
+    expect(validateEnv({ DATABASE_URL: url }).DATABASE_URL).toBe(url);
+  });
+
+  it.each(['abc', '70000', '-1', '80.5'])('should throw an error naming PORT when PORT is %j', (port) => {
+    const error = caught(() => validateEnv({ PORT: port }));
+    expect(error.message).toMatch(/^Invalid configuration: /);
+    expect(error.message).toContain('PORT');
+  });
+
+  it.each(['mysql://root@db/email', 'not a url', 'http://db:5432/email'])(
+    'should throw an error naming DATABASE_URL when its scheme is wrong (%s)',
+    (url) => {
+      expect(caught(() => validateEnv({ DATABASE_URL: url })).message).toContain('DATABASE_URL');
+    },
+  );
+
+  it('should not repeat the password when DATABASE_URL is rejected', () => {
+    const message = caught(() => validateEnv({ DATABASE_URL: 'mysql://root:Sup3rSecretPw@db/email' })).message;
+    expect(message).toContain('DATABASE_URL');
+    expect(message).not.toContain('Sup3rSecretPw');
+  });
+
+  it('should not repeat a too-short ADMIN_API_KEY when rejecting it', () => {
+    const message = caught(() => validateEnv({ ADMIN_API_KEY: 'short-key' })).message;
+    expect(message).toContain('ADMIN_API_KEY');
+    expect(message).not.toContain('short-key');
+  });
+
+  it('should name every bad variable at once when several are wrong', () => {
+    const message = caught(() => validateEnv({ PORT: 'abc', LOG_LEVEL: 'loud', NODE_ENV: 'staging' })).message;
+    for (const name of ['PORT', 'LOG_LEVEL', 'NODE_ENV']) expect(message).toContain(name);
+  });
+});
