@@ -8,9 +8,10 @@ import { AppConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { ProvidersModule } from './providers/providers.module.js';
+import { SendingModule } from './sending/sending.module.js';
 
 @Module({
-  imports: [AppConfigModule, LoggingModule, DatabaseModule, ApiKeysModule, ProvidersModule, HealthModule],
+  imports: [AppConfigModule, LoggingModule, DatabaseModule, ApiKeysModule, ProvidersModule, SendingModule, HealthModule],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_FILTER, useClass: HttpExceptionFilter },

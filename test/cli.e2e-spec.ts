@@ -19,7 +19,8 @@ const DJANGO_KEY = deriveDjangoFernetKey(DJANGO_SECRET);
 
 /** A token as the old Django deployment wrote it: Python's cryptography, with the derived key. */
 function pythonToken(key: string, plaintext: string): string {
-  const script = 'import sys\nfrom cryptography.fernet import Fernet\nprint(Fernet(sys.argv[1].encode()).encrypt(sys.stdin.read().encode()).decode())';
+  const script =
+    'import sys\nfrom cryptography.fernet import Fernet\nprint(Fernet(sys.argv[1].encode()).encrypt(sys.stdin.read().encode()).decode())';
   return execFileSync('/usr/bin/python3', ['-I', '-c', script, key], { input: plaintext }).toString().trim();
 }
 
@@ -40,8 +41,10 @@ describe('CLI: credentials:rotate, providers:import, credentials:django-key', ()
     }
   };
   const rows = (fernetKeys: string) =>
-    withApp(fernetKeys, async (t) =>
-      (await t.app.get(DataSource).query('SELECT id, name, smtp_password_encrypted FROM providers ORDER BY id')) as SecretRow[],
+    withApp(
+      fernetKeys,
+      async (t) =>
+        (await t.app.get(DataSource).query('SELECT id, name, smtp_password_encrypted FROM providers ORDER BY id')) as SecretRow[],
     );
   const cli = (args: string[], fernetKeys: string, input?: string) => runCli(args, { ...db.env, FERNET_KEYS: fernetKeys }, input);
 
@@ -108,7 +111,9 @@ describe('CLI: credentials:rotate, providers:import, credentials:django-key', ()
     expect(first.code).toBe(2);
     expect(first.stdout).toContain('created  #0 "Imported plain"');
     expect(first.stdout).toContain('created  #1 "Imported from Django"');
-    expect(first.stdout).toContain('rejected #2 "Unreadable token": {"smtp_password_encrypted":["No key in FERNET_KEYS opens this token."]}');
+    expect(first.stdout).toContain(
+      'rejected #2 "Unreadable token": {"smtp_password_encrypted":["No key in FERNET_KEYS opens this token."]}',
+    );
     expect(first.stdout).toContain('rejected #3 "Bad port": {"smtp_port":["Ensure this value is less than or equal to 65535."]}');
     expect(first.stdout).toContain('rejected #4 "(no name)"');
     expect(first.stdout).toContain('2 created, 0 skipped, 3 rejected');

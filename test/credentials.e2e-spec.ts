@@ -100,7 +100,12 @@ describe('POST /providers/{id}/update_credentials/ (seed section 5)', () => {
     await request(t.server).delete(`${API}/providers/${p.id}/`).set(t.auth).expect(204);
     await updateCredentials(p.id, { smtp_host: 'x.example.com' }).expect(404);
 
-    const key = (await request(t.server).post(`${API}/api-keys/`).set(t.auth).send({ name: 'reader', scopes: ['providers:read'] })).body.key;
+    const key = (
+      await request(t.server)
+        .post(`${API}/api-keys/`)
+        .set(t.auth)
+        .send({ name: 'reader', scopes: ['providers:read'] })
+    ).body.key;
     const live = await create();
     await request(t.server)
       .post(`${API}/providers/${live.id}/update_credentials/`)

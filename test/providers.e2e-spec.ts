@@ -226,7 +226,9 @@ describe('Providers API (seed sections 1-4, 8, 9)', () => {
     const providers = await Promise.all(Array.from({ length: 8 }, () => create()));
     const results = await Promise.all(providers.map((p) => patch(`/providers/${p.id}/`, { is_default: true })));
     expect(results.map((r) => r.status)).toEqual(providers.map(() => 200));
-    const concurrentCreates = await Promise.all(Array.from({ length: 6 }, () => post('/providers/', smtpProviderBody({ is_default: true }))));
+    const concurrentCreates = await Promise.all(
+      Array.from({ length: 6 }, () => post('/providers/', smtpProviderBody({ is_default: true }))),
+    );
     expect(concurrentCreates.map((r) => r.status)).toEqual(concurrentCreates.map(() => 201));
     const defaults = ((await get('/providers/')).body as { is_default: boolean }[]).filter((p) => p.is_default);
     expect(defaults).toHaveLength(1);
@@ -268,10 +270,7 @@ describe('Providers API (seed sections 1-4, 8, 9)', () => {
     const created = await create({ smtp_password: secret });
     await patch(`/providers/${created.id}/`, { smtp_password: `${secret}-2` });
     await post('/providers/', smtpProviderBody({ smtp_password: secret, smtp_port: 'not-a-port' }));
-    const bodies = [
-      JSON.stringify((await get(`/providers/${created.id}/`)).body),
-      JSON.stringify((await get('/providers/')).body),
-    ];
+    const bodies = [JSON.stringify((await get(`/providers/${created.id}/`)).body), JSON.stringify((await get('/providers/')).body)];
     for (const body of bodies) {
       expect(body).not.toContain(secret);
       expect(body).not.toMatch(/gAAAAA/); // every Fernet token starts with this

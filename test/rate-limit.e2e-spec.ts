@@ -20,9 +20,17 @@ describe('Rate limits (minute window, UTC day and month) on one database', () =>
   const limiter = (clock: Clock = new ManualClock('2026-03-10T12:00:00Z'), dataSource = t.app.get(DataSource)) =>
     new RateLimitService(new RateLimitRepository(dataSource), clock);
   const provider = async (limits: Record<string, number | null>) =>
-    ((await request(t.server).post(`${API}/providers/`).set(t.auth).send(smtpProviderBody({ ...NO_LIMITS, ...limits })).expect(201)).body as {
-      id: number;
-    }).id;
+    (
+      (
+        await request(t.server)
+          .post(`${API}/providers/`)
+          .set(t.auth)
+          .send(smtpProviderBody({ ...NO_LIMITS, ...limits }))
+          .expect(201)
+      ).body as {
+        id: number;
+      }
+    ).id;
   const granted = (results: Awaited<ReturnType<RateLimitService['tryReserve']>>[]) =>
     results.filter((r): r is { granted: true; reservation: Reservation } => r.granted).map((r) => r.reservation);
 
@@ -75,7 +83,9 @@ describe('Rate limits (minute window, UTC day and month) on one database', () =>
     );
     const committed = outcomes.filter((o) => o === 'committed').length;
     expect((await pools[0].usage([id])).get(id)).toEqual({ sentToday: committed, sentThisMonth: committed });
-    const rows = await t.app.get(DataSource).query(`SELECT period, reserved FROM provider_usage WHERE provider_id = $1 ORDER BY period`, [id]);
+    const rows = await t.app
+      .get(DataSource)
+      .query(`SELECT period, reserved FROM provider_usage WHERE provider_id = $1 ORDER BY period`, [id]);
     expect(rows).toEqual([
       { period: 'd', reserved: committed },
       { period: 'm', reserved: committed },

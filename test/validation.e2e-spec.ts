@@ -242,9 +242,7 @@ describe('Validation and error shapes (DRF convention)', () => {
 
     it('should answer 415 when the body is not JSON', async () => {
       const before = await countProviders();
-      const res = await seen(
-        request(t.server).post(`${API}/providers/`).set(t.auth).set('Content-Type', 'text/plain').send('name=x'),
-      );
+      const res = await seen(request(t.server).post(`${API}/providers/`).set(t.auth).set('Content-Type', 'text/plain').send('name=x'));
       expect(res.status).toBe(415);
       expect(res.body).toEqual({ detail: 'Unsupported media type "text/plain" in request.' });
       expect(await countProviders()).toBe(before);

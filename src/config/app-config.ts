@@ -15,7 +15,7 @@ export interface SendingConfig {
   shutdownGraceSeconds: number;
   maxAttachmentBytes: number;
   messageIdDomain: string;
-  smtp: { connectionTimeoutMs: number; greetingTimeoutMs: number; socketTimeoutMs: number; maxConnections: number };
+  smtp: { connectionTimeoutMs: number; greetingTimeoutMs: number; socketTimeoutMs: number; maxConnections: number; extraCaFile?: string };
 }
 
 /** Typed, read-only view of the validated environment; the only reader of configuration. */
@@ -76,6 +76,7 @@ export class AppConfig {
         greetingTimeoutMs: this.get('SMTP_GREETING_TIMEOUT_MS'),
         socketTimeoutMs: this.get('SMTP_SOCKET_TIMEOUT_MS'),
         maxConnections: this.get('SMTP_POOL_MAX_CONNECTIONS'),
+        extraCaFile: this.get<string | undefined>('SMTP_EXTRA_CA_FILE'),
       },
     };
   }

@@ -26,11 +26,16 @@ export const envSchema = Joi.object({
   SEND_RETRY_MAX_SECONDS: Joi.number().min(0.01).max(86_400).default(3600),
   SEND_WAIT_SECONDS: Joi.number().min(0).max(300).default(30),
   SEND_SHUTDOWN_GRACE_SECONDS: Joi.number().min(0).max(600).default(20),
-  SEND_MAX_ATTACHMENT_BYTES: Joi.number().integer().min(0).default(10 * 1024 * 1024),
+  SEND_MAX_ATTACHMENT_BYTES: Joi.number()
+    .integer()
+    .min(0)
+    .default(10 * 1024 * 1024),
   MESSAGE_ID_DOMAIN: Joi.string().hostname().optional(),
   SMTP_CONNECTION_TIMEOUT_MS: Joi.number().integer().min(100).default(10_000),
   SMTP_GREETING_TIMEOUT_MS: Joi.number().integer().min(100).default(10_000),
   SMTP_SOCKET_TIMEOUT_MS: Joi.number().integer().min(100).default(60_000),
+  // A PEM file of extra CAs to trust for providers' TLS certificates (a private relay's CA), beside the system's.
+  SMTP_EXTRA_CA_FILE: Joi.string().optional(),
   SMTP_POOL_MAX_CONNECTIONS: Joi.number().integer().min(1).max(100).default(5),
 }).unknown(true);
 

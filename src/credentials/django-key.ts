@@ -10,5 +10,7 @@ const INFO = 'django-fernet-fields';
  * EncryptedField wrote open with this key, so they can be imported as they are.
  */
 export function deriveDjangoFernetKey(secret: string): string {
-  return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), SALT, INFO, 32)).toString('base64url').padEnd(44, '=');
+  return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), SALT, INFO, 32))
+    .toString('base64url')
+    .padEnd(44, '=');
 }

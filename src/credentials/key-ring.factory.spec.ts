@@ -7,7 +7,12 @@ import { Fernet } from './fernet.js';
 import { createKeyRing } from './key-ring.factory.js';
 
 function config(overrides: Partial<AppConfig>): AppConfig {
-  return { fernetKeys: undefined, isProduction: false, dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'keyring-')), ...overrides } as AppConfig;
+  return {
+    fernetKeys: undefined,
+    isProduction: false,
+    dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'keyring-')),
+    ...overrides,
+  } as AppConfig;
 }
 
 describe(createKeyRing.name, () => {

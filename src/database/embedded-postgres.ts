@@ -23,7 +23,13 @@ export async function startEmbeddedPostgres(dataDir: string, maxConnections: num
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   let releaseLock: () => Promise<void>;
   try {
-    releaseLock = await lockfile.lock(dataDir, { lockfilePath: path.join(dataDir, 'service.lock'), stale: 15_000, update: 5_000 });
+    // A lock left by a killed process goes stale after 5 s; a restart waits that long for it.
+    releaseLock = await lockfile.lock(dataDir, {
+      lockfilePath: path.join(dataDir, 'service.lock'),
+      stale: 5_000,
+      update: 1_000,
+      retries: { retries: 7, minTimeout: 500, maxTimeout: 1_000 },
+    });
   } catch (cause) {
     throw new Error(
       `DATA_DIR ${dataDir} is in use by another instance of this service. The embedded database serves one ` +

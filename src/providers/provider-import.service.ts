@@ -61,7 +61,8 @@ export class ProviderImportService {
       if (err instanceof AppError && err.fields) return { index, name, outcome: 'rejected', errors: err.fields };
       throw err;
     }
-    if (await this.providers.existsByName(dto.name)) return { index, name: dto.name, outcome: 'skipped', reason: 'a provider with this name exists' };
+    if (await this.providers.existsByName(dto.name))
+      return { index, name: dto.name, outcome: 'skipped', reason: 'a provider with this name exists' };
     try {
       const created = await this.providers.create(dto, sealed);
       return { index, name: dto.name, outcome: 'created', id: created.id };

@@ -7,6 +7,7 @@ import { ApiIdParam, IdParam } from '../common/validation/id.param.js';
 import { ProviderCreateDto } from './dto/provider-create.dto.js';
 import { ProviderCredentialsDto, ProviderCredentialsResponseDto } from './dto/provider-credentials.dto.js';
 import { ProviderListQuery } from './dto/provider-list.query.js';
+import { ProviderStatisticsDto, ProviderStatisticsQuery } from './dto/provider-statistics.dto.js';
 import { MessageResponseDto, ProviderResponseDto } from './dto/provider-response.dto.js';
 import { ProviderUpdateDto } from './dto/provider-update.dto.js';
 import { ProvidersService } from './providers.service.js';
@@ -42,9 +43,11 @@ export class ProvidersController {
   // Collection routes come before `:id` so their names are never read as an id.
   @Get('statistics')
   @RequireScope('providers:read')
-  @ApiOperation({ summary: 'Per-provider usage and delivery statistics (arrives with the sending module)' })
-  statistics(): never {
-    throw new AppError(ErrorCode.NotImplemented, 'Statistics are not available yet: they arrive with the sending module.');
+  @ApiOperation({ summary: 'Per-provider usage, success rate, response time and failovers' })
+  @ApiOkResponse({ type: ProviderStatisticsDto, isArray: true })
+  @ApiValidationErrors({ days: ['Ensure this value is greater than or equal to 1.'] })
+  statistics(@Query() query: ProviderStatisticsQuery): Promise<ProviderStatisticsDto[]> {
+    return this.providers.statistics(query.days ?? 30);
   }
 
   @Get('health_status')

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { CredentialsModule } from '../credentials/credentials.module.js';
 import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { ProviderImportService } from './provider-import.service.js';
+import { ProviderStatsRepository } from './provider-stats.repository.js';
 import { ProvidersController } from './providers.controller.js';
 import { ProvidersRepository } from './providers.repository.js';
 import { ProvidersService } from './providers.service.js';
@@ -9,7 +10,7 @@ import { ProvidersService } from './providers.service.js';
 @Module({
   imports: [CredentialsModule, RateLimitModule],
   controllers: [ProvidersController],
-  providers: [ProvidersRepository, ProvidersService, ProviderImportService],
+  providers: [ProvidersRepository, ProviderStatsRepository, ProvidersService, ProviderImportService],
   exports: [ProvidersService, ProviderImportService],
 })
 export class ProvidersModule {}

@@ -28,6 +28,19 @@ export class ProvidersRepository {
     return this.dataSource.getRepository(ProviderEntity).find({ where, order: { priority: 'ASC', id: 'ASC' } });
   }
 
+  /** Live providers in the order the sender tries them: the default first, then by priority. */
+  listForSending(): Promise<ProviderEntity[]> {
+    return this.dataSource.getRepository(ProviderEntity).find({ order: { isDefault: 'DESC', priority: 'ASC', id: 'ASC' } });
+  }
+
+  async smtpPasswordToken(id: number): Promise<string | null> {
+    const rows: { token: string | null }[] = await this.dataSource.query(
+      'SELECT smtp_password_encrypted AS token FROM providers WHERE id = $1',
+      [id],
+    );
+    return rows[0]?.token ?? null;
+  }
+
   findById(id: number): Promise<ProviderEntity | null> {
     return this.dataSource.getRepository(ProviderEntity).findOneBy({ id });
   }

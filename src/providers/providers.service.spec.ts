@@ -10,6 +10,7 @@ import type { ProviderUpdateDto } from './dto/provider-update.dto.js';
 import { ProviderEntity } from './provider.entity.js';
 import type { ProvidersRepository, ProviderValues } from './providers.repository.js';
 import { ProvidersService } from './providers.service.js';
+import type { ProviderStatsRepository } from './provider-stats.repository.js';
 
 /** In-memory stand-in for the repository: keeps rows and records what the service asked for. */
 class FakeProvidersRepository implements Pick<ProvidersRepository, 'findById' | 'create' | 'update'> {
@@ -126,6 +127,7 @@ describe(ProvidersService.name, () => {
       repo as unknown as ProvidersRepository,
       credentials,
       new FakeRateLimitService() as unknown as RateLimitService,
+      {} as ProviderStatsRepository,
     );
   });
   afterAll(() => {

@@ -11,6 +11,9 @@ import type { ProviderResponseDto } from './dto/provider-response.dto.js';
 import type { ProviderUpdateDto } from './dto/provider-update.dto.js';
 import { HEALTH_STATUS_DISPLAY, PRIORITY_DISPLAY, PROVIDER_TYPE_DISPLAY } from './provider.constants.js';
 import type { ProviderEntity } from './provider.entity.js';
+import type { ProviderStatisticsDto } from './dto/provider-statistics.dto.js';
+import { ProviderStatsRepository } from './provider-stats.repository.js';
+import type { SendingProvider } from './sending-provider.js';
 import { ProvidersRepository, type ProviderValues } from './providers.repository.js';
 
 const DEFAULT_SMTP_PORT = 587;
@@ -33,6 +36,28 @@ const CONNECTION_FIELDS = [
   'awsSecretAccessKeyEncrypted',
 ] as const;
 
+function toSendingProvider(p: ProviderEntity): SendingProvider {
+  return {
+    id: p.id,
+    name: p.name,
+    providerType: p.providerType,
+    isActive: p.isActive,
+    isDefault: p.isDefault,
+    priority: p.priority,
+    healthStatus: p.healthStatus,
+    credentialsVersion: p.credentialsVersion,
+    fromEmail: p.fromEmail,
+    fromName: p.fromName,
+    replyTo: p.replyTo,
+    smtpHost: p.smtpHost,
+    smtpPort: p.smtpPort,
+    smtpUsername: p.smtpUsername,
+    hasSmtpPassword: p.hasSmtpPassword,
+    smtpUseTls: p.smtpUseTls,
+    smtpUseSsl: p.smtpUseSsl,
+  };
+}
+
 /** Whether the values change how we connect (a new secret always does). */
 function changesConnection(current: ProviderEntity, values: ProviderValues): boolean {
   return CONNECTION_FIELDS.some((f) => values[f] !== undefined && (f.endsWith('Encrypted') || values[f] !== current[f]));
@@ -46,6 +71,7 @@ export class ProvidersService {
     private readonly providers: ProvidersRepository,
     private readonly credentials: CredentialsService,
     private readonly rateLimits: RateLimitService,
+    private readonly stats: ProviderStatsRepository,
   ) {}
 
   async list(query: ProviderListQuery): Promise<ProviderResponseDto[]> {
@@ -120,6 +146,64 @@ export class ProvidersService {
     return { examined: ids.length, rotated };
   }
 
+  /** Seed section 10: one row per live provider, from usage counters and daily attempt aggregates. */
+  async statistics(days: number): Promise<ProviderStatisticsDto[]> {
+    const rows = await this.providers.list({});
+    const since = new Date(Date.now() - (days - 1) * 86_400_000);
+    const [usage, totals, failovers] = await Promise.all([
+      this.rateLimits.usage(rows.map((p) => p.id)),
+      this.stats.attemptTotals(since),
+      this.stats.failovers(),
+    ]);
+    const names = new Map(rows.map((p) => [p.id, p.name]));
+    const percent = (used: number, limit: number | null) => (limit ? Math.round((used / limit) * 10_000) / 100 : limit === 0 ? 100 : null);
+    return rows.map((p) => {
+      const u = usage.get(p.id) ?? { sentToday: 0, sentThisMonth: 0 };
+      const t = totals.find((x) => x.provider_id === p.id);
+      return {
+        provider_id: p.id,
+        provider_name: p.name,
+        provider_type: p.providerType,
+        is_active: p.isActive,
+        health_status: p.healthStatus,
+        emails_sent_today: u.sentToday,
+        emails_sent_this_month: u.sentThisMonth,
+        daily_limit: p.dailyLimit,
+        monthly_limit: p.monthlyLimit,
+        daily_usage_percentage: percent(u.sentToday, p.dailyLimit),
+        monthly_usage_percentage: percent(u.sentThisMonth, p.monthlyLimit),
+        last_health_check: p.lastHealthCheck?.toISOString() ?? null,
+        success_rate: t?.attempts ? Math.round((t.accepted / t.attempts) * 10_000) / 100 : null,
+        average_response_time: t?.attempts ? Math.round(t.response_time_ms_sum / t.attempts) / 1000 : null,
+        total_attempts: t?.attempts ?? 0,
+        failovers: failovers
+          .filter((f) => f.from_provider_id === p.id)
+          .map((f) => ({
+            to_provider_id: f.to_provider_id,
+            to_provider_name: names.get(f.to_provider_id) ?? `#${f.to_provider_id} (deleted)`,
+            count: f.count,
+          })),
+      };
+    });
+  }
+
+  /** Live providers in the order the sender tries them (default first, then priority 1, 2, 3). */
+  async sendingOrder(): Promise<SendingProvider[]> {
+    return (await this.providers.listForSending()).map(toSendingProvider);
+  }
+
+  /** A live provider for sending, or null if it is deleted or unknown. */
+  async forSending(id: number): Promise<SendingProvider | null> {
+    const p = await this.providers.findById(id);
+    return p && toSendingProvider(p);
+  }
+
+  /** The SMTP password in clear, for building a transport; never log or return it. */
+  async smtpPassword(id: number): Promise<string | null> {
+    const token = await this.providers.smtpPasswordToken(id);
+    return token === null ? null : this.credentials.open(token);
+  }
+
   async existsByName(name: string): Promise<boolean> {
     return this.providers.existsByName(name);
   }
@@ -137,7 +221,8 @@ export class ProvidersService {
   private sealedValues(sealed: SealedSecrets): ProviderValues {
     const v: ProviderValues = {};
     if (sealed.smtpPassword) Object.assign(v, { smtpPasswordEncrypted: sealed.smtpPassword, hasSmtpPassword: true });
-    if (sealed.awsSecretAccessKey) Object.assign(v, { awsSecretAccessKeyEncrypted: sealed.awsSecretAccessKey, hasAwsSecretAccessKey: true });
+    if (sealed.awsSecretAccessKey)
+      Object.assign(v, { awsSecretAccessKeyEncrypted: sealed.awsSecretAccessKey, hasAwsSecretAccessKey: true });
     return v;
   }
 

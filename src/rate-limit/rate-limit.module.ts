@@ -5,6 +5,6 @@ import { RateLimitService } from './rate-limit.service.js';
 
 @Module({
   providers: [RateLimitRepository, RateLimitService, { provide: CLOCK, useValue: systemClock }],
-  exports: [RateLimitService],
+  exports: [RateLimitService, CLOCK],
 })
 export class RateLimitModule {}

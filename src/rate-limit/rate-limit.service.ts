@@ -33,7 +33,10 @@ export class RateLimitService {
   /** The send ended without the provider accepting it: its capacity is given back. */
   async release(reservation: Reservation): Promise<void> {
     if (!(await this.limits.settle(reservation.id, this.clock.now(), false)))
-      this.logger.warn({ reservationId: reservation.id, providerId: reservation.providerId }, 'release of a settled or unknown reservation');
+      this.logger.warn(
+        { reservationId: reservation.id, providerId: reservation.providerId },
+        'release of a settled or unknown reservation',
+      );
   }
 
   /** Whether one more send would be allowed now under all three limits (reserves nothing). */

@@ -8,6 +8,8 @@ export enum ErrorCode {
   NotFound = 'NOT_FOUND',
   MethodNotAllowed = 'METHOD_NOT_ALLOWED',
   Conflict = 'CONFLICT',
+  IdempotencyMismatch = 'IDEMPOTENCY_MISMATCH',
+  RateLimited = 'RATE_LIMITED',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
   NotImplemented = 'NOT_IMPLEMENTED',
@@ -17,14 +19,18 @@ export enum ErrorCode {
 export type FieldErrors = Record<string, string[]>;
 
 export class AppError extends Error {
+  /** Response headers that belong with the error (Retry-After on a 429). */
+  readonly headers?: Record<string, string>;
+
   constructor(
     readonly code: ErrorCode,
     readonly detail: string,
     readonly fields?: FieldErrors,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; headers?: Record<string, string> },
   ) {
     super(detail, options);
     this.name = 'AppError';
+    this.headers = options?.headers;
   }
 
   static validation(fields: FieldErrors): AppError {
@@ -52,6 +58,10 @@ export function httpStatusOf(code: ErrorCode): number {
       return 405;
     case ErrorCode.Conflict:
       return 409;
+    case ErrorCode.IdempotencyMismatch:
+      return 422;
+    case ErrorCode.RateLimited:
+      return 429;
     case ErrorCode.PayloadTooLarge:
       return 413;
     case ErrorCode.UnsupportedMediaType:

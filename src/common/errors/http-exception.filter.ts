@@ -30,7 +30,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (exception instanceof AppError) {
       const status = httpStatusOf(exception.code);
       if (exception.code === ErrorCode.ValidationFailed && exception.fields) return { status, body: exception.fields };
-      const headers: Record<string, string> | undefined = status === 401 ? { 'WWW-Authenticate': 'Bearer realm="api"' } : undefined;
+      const headers = status === 401 ? { 'WWW-Authenticate': 'Bearer realm="api"', ...exception.headers } : exception.headers;
       return { status, body: { detail: exception.detail }, headers };
     }
     if (exception instanceof HttpException) return this.fromHttpException(exception, req);

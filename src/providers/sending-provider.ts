@@ -1,0 +1,22 @@
+import type { HealthStatus, Priority, ProviderType } from './provider.constants.js';
+
+/** What the sending module needs to know of a provider; secrets are fetched separately, when a transport is built. */
+export interface SendingProvider {
+  id: number;
+  name: string;
+  providerType: ProviderType;
+  isActive: boolean;
+  isDefault: boolean;
+  priority: Priority;
+  healthStatus: HealthStatus;
+  credentialsVersion: number;
+  fromEmail: string;
+  fromName: string;
+  replyTo: string | null;
+  smtpHost: string | null;
+  smtpPort: number | null;
+  smtpUsername: string | null;
+  hasSmtpPassword: boolean;
+  smtpUseTls: boolean;
+  smtpUseSsl: boolean;
+}

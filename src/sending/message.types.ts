@@ -1,0 +1,104 @@
+export const MESSAGE_STATUSES = ['scheduled', 'queued', 'sending', 'sent', 'failed'] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+
+export type AttemptOutcome = 'accepted' | 'provider_failure' | 'message_rejected' | 'uncertain';
+
+export interface Attachment {
+  filename: string;
+  /** base64 */
+  content: string;
+  content_type: string | null;
+}
+
+export interface RejectedRecipient {
+  address: string;
+  smtp_code: number | null;
+  smtp_reply: string | null;
+}
+
+/** A row of `messages`, as the repository returns it. */
+export interface MessageRow {
+  id: string;
+  api_key_id: number | null;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  status: MessageStatus;
+  is_test: boolean;
+  message_id: string;
+  from_email: string | null;
+  from_name: string | null;
+  reply_to: string | null;
+  to_addresses: string[];
+  cc_addresses: string[];
+  bcc_addresses: string[];
+  subject: string;
+  text_body: string | null;
+  html_body: string | null;
+  headers: Record<string, string>;
+  attachments: Attachment[];
+  pinned_provider_id: number | null;
+  preferred_provider_id: number | null;
+  provider_id: number | null;
+  send_at: Date | null;
+  next_attempt_at: Date;
+  attempt_count: number;
+  lease_owner: string | null;
+  lease_expires_at: Date | null;
+  outcome_uncertain: boolean;
+  rejected_recipients: RejectedRecipient[];
+  last_error: string | null;
+  created_at: Date;
+  updated_at: Date;
+  sent_at: Date | null;
+  failed_at: Date | null;
+}
+
+export interface AttemptRow {
+  id: string;
+  message_id: string;
+  provider_id: number;
+  started_at: Date;
+  response_time_ms: number;
+  outcome: AttemptOutcome;
+  smtp_code: number | null;
+  smtp_reply: string | null;
+  error_code: string | null;
+  rejected_recipients: RejectedRecipient[];
+}
+
+/** What the API stores for a new message. */
+export type NewMessage = Pick<
+  MessageRow,
+  | 'api_key_id'
+  | 'idempotency_key'
+  | 'request_hash'
+  | 'status'
+  | 'is_test'
+  | 'message_id'
+  | 'from_email'
+  | 'from_name'
+  | 'reply_to'
+  | 'to_addresses'
+  | 'cc_addresses'
+  | 'bcc_addresses'
+  | 'subject'
+  | 'text_body'
+  | 'html_body'
+  | 'headers'
+  | 'attachments'
+  | 'pinned_provider_id'
+  | 'send_at'
+  | 'next_attempt_at'
+> & { lease_owner?: string | null; lease_expires_at?: Date | null };
+
+export interface NewAttempt {
+  message_id: string;
+  provider_id: number;
+  started_at: Date;
+  response_time_ms: number;
+  outcome: AttemptOutcome;
+  smtp_code: number | null;
+  smtp_reply: string | null;
+  error_code: string | null;
+  rejected_recipients: RejectedRecipient[];
+}

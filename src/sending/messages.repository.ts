@@ -1,0 +1,219 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { AttemptRow, MessageRow, MessageStatus, NewAttempt, NewMessage, RejectedRecipient } from './message.types.js';
+
+const INSERT_COLUMNS = [
+  'api_key_id',
+  'idempotency_key',
+  'request_hash',
+  'status',
+  'is_test',
+  'message_id',
+  'from_email',
+  'from_name',
+  'reply_to',
+  'to_addresses',
+  'cc_addresses',
+  'bcc_addresses',
+  'subject',
+  'text_body',
+  'html_body',
+  'headers',
+  'attachments',
+  'pinned_provider_id',
+  'send_at',
+  'next_attempt_at',
+  'lease_owner',
+  'lease_expires_at',
+] as const;
+const JSON_COLUMNS = new Set(['to_addresses', 'cc_addresses', 'bcc_addresses', 'headers', 'attachments']);
+
+export interface MessageFilter {
+  apiKeyId?: number | null;
+  status?: MessageStatus;
+  providerId?: number;
+  createdSince?: Date;
+  createdUntil?: Date;
+}
+
+/** All SQL about messages, attempts and their aggregates. */
+@Injectable()
+export class MessagesRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Rows of a statement with RETURNING: TypeORM answers UPDATE and DELETE with [rows, count]. */
+  private async returning<T>(sql: string, params: unknown[]): Promise<T[]> {
+    const result: unknown = await this.dataSource.query(sql, params);
+    const isPair = Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number';
+    return (isPair ? result[0] : result) as T[];
+  }
+
+  /** Inserts the message; with an idempotency key already used by this API key, returns null instead. */
+  async insert(message: NewMessage): Promise<MessageRow | null> {
+    const values = INSERT_COLUMNS.map((c) => {
+      const v = (message as Record<string, unknown>)[c] ?? null;
+      return JSON_COLUMNS.has(c) ? JSON.stringify(v) : v;
+    });
+    const rows: MessageRow[] = await this.dataSource.query(
+      `INSERT INTO messages (${INSERT_COLUMNS.join(', ')})
+       VALUES (${INSERT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
+       ON CONFLICT ((coalesce(api_key_id, 0)), idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+       RETURNING *`,
+      values,
+    );
+    return rows[0] ?? null;
+  }
+
+  async findByIdempotencyKey(apiKeyId: number | null, key: string): Promise<MessageRow | null> {
+    const rows: MessageRow[] = await this.dataSource.query(
+      `SELECT * FROM messages WHERE coalesce(api_key_id, 0) = $1 AND idempotency_key = $2`,
+      [apiKeyId ?? 0, key],
+    );
+    return rows[0] ?? null;
+  }
+
+  async findById(id: string): Promise<MessageRow | null> {
+    const rows: MessageRow[] = await this.dataSource.query(`SELECT * FROM messages WHERE id = $1`, [id]);
+    return rows[0] ?? null;
+  }
+
+  async attemptsOf(messageId: string): Promise<AttemptRow[]> {
+    return this.dataSource.query(`SELECT * FROM send_attempts WHERE message_id = $1 ORDER BY id`, [messageId]);
+  }
+
+  async list(filter: MessageFilter, limit: number, offset: number): Promise<{ count: number; rows: MessageRow[] }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (filter.apiKeyId !== undefined) add('coalesce(api_key_id, 0) = ?', filter.apiKeyId ?? 0);
+    if (filter.status) add('status = ?', filter.status);
+    if (filter.providerId) add('provider_id = ?', filter.providerId);
+    if (filter.createdSince) add('created_at >= ?', filter.createdSince);
+    if (filter.createdUntil) add('created_at < ?', filter.createdUntil);
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const [{ count }] = await this.dataSource.query(`SELECT count(*)::int AS count FROM messages ${clause}`, params);
+    const rows: MessageRow[] = await this.dataSource.query(
+      `SELECT * FROM messages ${clause} ORDER BY id DESC LIMIT ${Number(limit)} OFFSET ${Number(offset)}`,
+      params,
+    );
+    return { count, rows };
+  }
+
+  /**
+   * Claims up to `limit` messages for this worker: first those whose lease expired (their worker
+   * died), then those due. SKIP LOCKED lets any number of instances claim side by side without
+   * ever taking the same message.
+   */
+  async claim(owner: string, limit: number, now: Date, leaseSeconds: number): Promise<MessageRow[]> {
+    const claimed = await this.returning<MessageRow>(
+      `UPDATE messages SET status = 'sending', lease_owner = $1, lease_expires_at = $2::timestamptz + make_interval(secs => $3),
+              attempt_count = attempt_count + 1, updated_at = now()
+        WHERE id IN (SELECT id FROM messages WHERE status = 'sending' AND lease_expires_at < $2
+                     ORDER BY lease_expires_at LIMIT $4 FOR UPDATE SKIP LOCKED)
+        RETURNING *`,
+      [owner, now, leaseSeconds, limit],
+    );
+    if (claimed.length >= limit) return claimed;
+    const due = await this.returning<MessageRow>(
+      `UPDATE messages SET status = 'sending', lease_owner = $1, lease_expires_at = $2::timestamptz + make_interval(secs => $3),
+              attempt_count = attempt_count + 1, updated_at = now()
+        WHERE id IN (SELECT id FROM messages WHERE status IN ('queued', 'scheduled') AND next_attempt_at <= $2
+                     ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)
+        RETURNING *`,
+      [owner, now, leaseSeconds, limit - claimed.length],
+    );
+    return claimed.concat(due);
+  }
+
+  /** Extends the lease before a long step; false if this worker no longer holds the message. */
+  async renewLease(id: string, owner: string, now: Date, leaseSeconds: number): Promise<boolean> {
+    const rows = await this.returning<unknown>(
+      `UPDATE messages SET lease_expires_at = $3::timestamptz + make_interval(secs => $4)
+        WHERE id = $1 AND lease_owner = $2 AND status = 'sending' RETURNING id`,
+      [id, owner, now, leaseSeconds],
+    );
+    return rows.length > 0;
+  }
+
+  // The final writes are fenced by the lease: a worker that lost its message changes nothing.
+
+  async markSent(id: string, owner: string, providerId: number, rejected: RejectedRecipient[], uncertain: boolean): Promise<boolean> {
+    const rows = await this.returning<unknown>(
+      `UPDATE messages SET status = 'sent', provider_id = $3, rejected_recipients = $4, outcome_uncertain = outcome_uncertain OR $5,
+              sent_at = now(), updated_at = now(), lease_owner = NULL, lease_expires_at = NULL, last_error = NULL
+        WHERE id = $1 AND lease_owner = $2 AND status = 'sending' RETURNING id`,
+      [id, owner, providerId, JSON.stringify(rejected), uncertain],
+    );
+    return rows.length > 0;
+  }
+
+  async markFailed(
+    id: string,
+    owner: string,
+    providerId: number | null,
+    error: string,
+    rejected: RejectedRecipient[] = [],
+  ): Promise<boolean> {
+    const rows = await this.returning<unknown>(
+      `UPDATE messages SET status = 'failed', provider_id = coalesce($3, provider_id), last_error = $4, rejected_recipients = $5,
+              failed_at = now(), updated_at = now(), lease_owner = NULL, lease_expires_at = NULL
+        WHERE id = $1 AND lease_owner = $2 AND status = 'sending' RETURNING id`,
+      [id, owner, providerId, error, JSON.stringify(rejected)],
+    );
+    return rows.length > 0;
+  }
+
+  /** Back to the queue until `at`; `preferredProviderId` is tried first then (after an uncertain outcome). */
+  async reschedule(
+    id: string,
+    owner: string,
+    at: Date,
+    error: string | null,
+    opts: { preferredProviderId?: number | null; uncertain?: boolean } = {},
+  ): Promise<boolean> {
+    const rows = await this.returning<unknown>(
+      `UPDATE messages SET status = 'queued', next_attempt_at = $3, last_error = coalesce($4, last_error),
+              preferred_provider_id = $5, outcome_uncertain = outcome_uncertain OR $6,
+              updated_at = now(), lease_owner = NULL, lease_expires_at = NULL
+        WHERE id = $1 AND lease_owner = $2 AND status = 'sending' RETURNING id`,
+      [id, owner, at, error, opts.preferredProviderId ?? null, opts.uncertain ?? false],
+    );
+    return rows.length > 0;
+  }
+
+  /** Records one attempt and adds it to the provider's daily aggregate, in one statement. */
+  async recordAttempt(a: NewAttempt): Promise<void> {
+    await this.dataSource.query(
+      `WITH attempt AS (
+         INSERT INTO send_attempts (message_id, provider_id, started_at, response_time_ms, outcome, smtp_code, smtp_reply, error_code, rejected_recipients)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING provider_id)
+       INSERT INTO provider_daily_stats AS s (provider_id, day, attempts, accepted, response_time_ms_sum)
+       SELECT provider_id, ($3::timestamptz AT TIME ZONE 'UTC')::date, 1, CASE WHEN $5 = 'accepted' THEN 1 ELSE 0 END, $4 FROM attempt
+       ON CONFLICT (provider_id, day) DO UPDATE
+         SET attempts = s.attempts + 1, accepted = s.accepted + EXCLUDED.accepted, response_time_ms_sum = s.response_time_ms_sum + EXCLUDED.response_time_ms_sum`,
+      [
+        a.message_id,
+        a.provider_id,
+        a.started_at,
+        a.response_time_ms,
+        a.outcome,
+        a.smtp_code,
+        a.smtp_reply,
+        a.error_code,
+        JSON.stringify(a.rejected_recipients),
+      ],
+    );
+  }
+
+  async recordFailover(fromProviderId: number, toProviderId: number): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO provider_failovers AS f (from_provider_id, to_provider_id, count, last_at) VALUES ($1, $2, 1, now())
+       ON CONFLICT (from_provider_id, to_provider_id) DO UPDATE SET count = f.count + 1, last_at = now()`,
+      [fromProviderId, toProviderId],
+    );
+  }
+}

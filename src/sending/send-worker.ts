@@ -1,0 +1,104 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { AppConfig, type SendingConfig } from '../config/app-config.js';
+import { CLOCK, type Clock } from '../rate-limit/clock.js';
+import { DeliveryService } from './delivery.service.js';
+import { MessagesRepository } from './messages.repository.js';
+
+/**
+ * Claims due messages from PostgreSQL and delivers them, up to SEND_WORKER_CONCURRENCY at a
+ * time. On shutdown it stops claiming and gives in-flight sends a bounded time to finish;
+ * whatever is still unfinished is reclaimed by any instance once its lease expires.
+ */
+@Injectable()
+export class SendWorker implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(SendWorker.name);
+  private readonly config: SendingConfig;
+  readonly owner = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly inFlight = new Set<Promise<void>>();
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  private woken = false;
+
+  constructor(
+    private readonly messages: MessagesRepository,
+    private readonly delivery: DeliveryService,
+    @Inject(CLOCK) private readonly clock: Clock,
+    config: AppConfig,
+  ) {
+    this.config = config.sending;
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.config.workersEnabled) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Something is due now (a message was just queued, or a slot freed up): look at once. */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake();
+    await this.loop;
+    const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, this.config.shutdownGraceSeconds * 1000, 'timeout').unref());
+    if ((await Promise.race([Promise.all(this.inFlight), grace])) === 'timeout')
+      this.logger.warn(
+        { inFlight: this.inFlight.size },
+        'shutdown grace ran out; unfinished messages return to the queue when their lease expires',
+      );
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let claimed = 0;
+      const free = this.config.concurrency - this.inFlight.size;
+      if (free > 0) {
+        try {
+          const batch = await this.messages.claim(this.owner, free, this.clock.now(), this.config.leaseSeconds);
+          claimed = batch.length;
+          for (const message of batch) this.track(this.delivery.deliver(message, this.owner));
+        } catch (err) {
+          this.logger.error({ err }, 'claiming messages failed; retrying after the poll interval');
+        }
+      }
+      if (claimed === 0 || this.inFlight.size >= this.config.concurrency) await this.sleep();
+    }
+  }
+
+  private track(work: Promise<void>): void {
+    const p: Promise<void> = work
+      .catch((err: unknown) => this.logger.error({ err }, 'delivery failed unexpectedly; the message is retried when its lease expires'))
+      .finally(() => {
+        this.inFlight.delete(p);
+        this.wake();
+      });
+    this.inFlight.add(p);
+  }
+
+  private sleep(): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.config.pollIntervalMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = () => {
+        this.wakeUp = null;
+        this.woken = false;
+        done();
+      };
+    });
+  }
+}

@@ -1,0 +1,112 @@
+import { Body, Controller, Get, Headers, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadGatewayResponse,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { RequireScope } from '../common/auth/auth.decorators.js';
+import { CurrentPrincipal } from '../common/auth/current-principal.decorator.js';
+import type { Principal } from '../common/auth/principal.js';
+import { AppError } from '../common/errors/app-error.js';
+import { ApiNotFound, ApiValidationErrors } from '../common/errors/api-error-responses.js';
+import { DetailResponseDto } from '../common/errors/error-response.dto.js';
+import { ApiIdParam, IdParam } from '../common/validation/id.param.js';
+import { MessageListQuery } from './dto/message-list.query.js';
+import { MessagePageDto, MessageResponseDto } from './dto/message-response.dto.js';
+import { ProviderTestDto, ProviderTestResultDto } from './dto/provider-test.dto.js';
+import { SendMessageDto } from './dto/send-message.dto.js';
+import { SendingService } from './sending.service.js';
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+function statusFor(status: string): number {
+  return status === 'sent' ? 200 : status === 'failed' ? 502 : 202;
+}
+
+@ApiTags('sending')
+@Controller()
+export class SendingController {
+  constructor(private readonly sending: SendingService) {}
+
+  @Post('send')
+  @RequireScope('send')
+  @ApiOperation({
+    summary: 'Queue a message for delivery, with failover across providers',
+    description:
+      'The message is stored before the answer (202). With `wait: true` the answer is 200 when sent, 502 when it failed for good, ' +
+      'or 202 if still pending after SEND_WAIT_SECONDS. Repeating a request with the same Idempotency-Key returns the original message.',
+  })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Up to 255 printable characters; scoped to the API key.' })
+  @ApiAcceptedResponse({ type: MessageResponseDto, description: 'Stored; queued or scheduled.' })
+  @ApiOkResponse({ type: MessageResponseDto, description: 'With `wait`: sent.' })
+  @ApiBadGatewayResponse({ type: MessageResponseDto, description: 'With `wait`: failed for good.' })
+  @ApiUnprocessableEntityResponse({ type: DetailResponseDto, description: 'The Idempotency-Key was used with a different request.' })
+  @ApiValidationErrors({ to: ['Enter a valid email address (item 2).'], non_field_errors: ['Give text, html or both.'] })
+  async send(
+    @Body() dto: SendMessageDto,
+    @CurrentPrincipal() principal: Principal,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<MessageResponseDto> {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey))
+      throw AppError.validation({ 'Idempotency-Key': ['Use 1 to 255 printable ASCII characters.'] });
+    const { message, created } = await this.sending.accept(dto, principal, idempotencyKey ?? null);
+    if (!created) res.setHeader('Idempotent-Replayed', 'true');
+    if (!dto.wait) {
+      res.status(202);
+      return message;
+    }
+    const outcome = await this.sending.waitForOutcome(message.id);
+    res.status(statusFor(outcome.status));
+    return outcome;
+  }
+
+  @Get('messages')
+  @RequireScope('send')
+  @ApiOperation({ summary: 'List messages (an admin sees all, other keys their own), newest first, paginated' })
+  @ApiOkResponse({ type: MessagePageDto })
+  list(@Query() query: MessageListQuery, @CurrentPrincipal() principal: Principal, @Req() req: Request): Promise<MessagePageDto> {
+    const pageUrl = (page: number) => {
+      const url = new URL(req.originalUrl, `${req.protocol}://${req.get('host')}`);
+      url.searchParams.set('page', String(page));
+      return url.toString();
+    };
+    return this.sending.list(query, principal, pageUrl);
+  }
+
+  @Get('messages/:id')
+  @RequireScope('send')
+  @ApiOperation({ summary: 'One message with every attempt' })
+  @ApiIdParam()
+  @ApiOkResponse({ type: MessageResponseDto })
+  @ApiNotFound('message')
+  get(@IdParam() id: number, @CurrentPrincipal() principal: Principal): Promise<MessageResponseDto> {
+    return this.sending.get(id, principal);
+  }
+
+  @Post('providers/:id/test')
+  @HttpCode(200)
+  @RequireScope('providers:write')
+  @ApiTags('providers')
+  @ApiOperation({ summary: 'Send a real test message through this provider alone (recorded and counted like any send)' })
+  @ApiIdParam()
+  @ApiOkResponse({ type: ProviderTestResultDto })
+  @ApiValidationErrors({ test_email: ['Enter a valid email address.'] })
+  @ApiTooManyRequestsResponse({ type: DetailResponseDto, description: 'The provider is at one of its limits (Retry-After says when).' })
+  @ApiNotFound('provider')
+  async test(
+    @IdParam() id: number,
+    @Body() dto: ProviderTestDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ProviderTestResultDto> {
+    const { result, ok } = await this.sending.test(id, dto.test_email);
+    if (!ok) res.status(400);
+    return result;
+  }
+}

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { ProvidersModule } from '../providers/providers.module.js';
+import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
+import { DeliveryService } from './delivery.service.js';
+import { MessagesRepository } from './messages.repository.js';
+import { SendWorker } from './send-worker.js';
+import { SendingController } from './sending.controller.js';
+import { SendingService } from './sending.service.js';
+import { TransportRegistry } from './transports/transport-registry.js';
+
+@Module({
+  imports: [ProvidersModule, RateLimitModule],
+  controllers: [SendingController],
+  providers: [MessagesRepository, TransportRegistry, DeliveryService, SendWorker, SendingService],
+})
+export class SendingModule {}

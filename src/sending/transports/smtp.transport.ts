@@ -1,0 +1,100 @@
+import fs from 'node:fs';
+import tls from 'node:tls';
+import { PassThrough } from 'node:stream';
+import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
+import type { SendingConfig } from '../../config/app-config.js';
+import type { SendingProvider } from '../../providers/sending-provider.js';
+import type { RejectedRecipient } from '../message.types.js';
+import type { SendProgress } from '../smtp-failure.js';
+import type { Delivered, MailTransport, OutgoingMail } from './mail-transport.js';
+
+type SmtpError = Error & { recipient?: string; responseCode?: number; response?: string };
+type StreamingMail = {
+  data: { progress?: SendProgress };
+  message: { processFunc(f: (input: NodeJS.ReadableStream) => NodeJS.ReadableStream): void };
+};
+
+/**
+ * A pooled nodemailer transport for one provider. `smtp_use_tls` means STARTTLS is required
+ * (never plain AUTH), `smtp_use_ssl` implicit TLS; certificates are always verified.
+ */
+export class SmtpTransport implements MailTransport {
+  private readonly transporter: Transporter;
+
+  constructor(provider: SendingProvider, password: string | null, config: SendingConfig) {
+    const extraCa = config.smtp.extraCaFile ? fs.readFileSync(config.smtp.extraCaFile, 'utf8') : null;
+    this.transporter = nodemailer.createTransport({
+      pool: true,
+      host: provider.smtpHost ?? undefined,
+      port: provider.smtpPort ?? undefined,
+      secure: provider.smtpUseSsl,
+      requireTLS: provider.smtpUseTls,
+      auth: provider.smtpUsername ? { user: provider.smtpUsername, pass: password ?? '' } : undefined,
+      name: config.messageIdDomain,
+      connectionTimeout: config.smtp.connectionTimeoutMs,
+      greetingTimeout: config.smtp.greetingTimeoutMs,
+      socketTimeout: config.smtp.socketTimeoutMs,
+      maxConnections: config.smtp.maxConnections,
+      maxMessages: 100,
+      tls: extraCa ? { ca: [...tls.rootCertificates, extraCa] } : undefined,
+      // nodemailer would otherwise log through its own logger, transport options included.
+      logger: false,
+      debug: false,
+    });
+    // Whether the whole message (up to the final ".") was written: a connection lost after that
+    // may have delivered it, one lost before cannot have, and nodemailer's error looks the same.
+    this.transporter.use('stream', ((sending: StreamingMail, done: () => void) => {
+      const progress = sending.data.progress;
+      sending.message.processFunc((input) => {
+        const output = new PassThrough();
+        output.once('end', () => {
+          if (progress) progress.messageWritten = true;
+        });
+        return input.pipe(output);
+      });
+      done();
+    }) as never);
+  }
+
+  async send(mail: OutgoingMail): Promise<Delivered> {
+    const recipients = [...mail.to, ...mail.cc, ...mail.bcc];
+    const progress: SendProgress = { messageWritten: false };
+    const info = await this.transporter
+      .sendMail({
+        progress,
+        messageId: mail.messageId,
+        // Address objects and an explicit envelope: nodemailer parses address strings (FINDINGS.md).
+        from: { name: mail.from.name, address: mail.from.address },
+        to: mail.to.map((address) => ({ name: '', address })),
+        cc: mail.cc.map((address) => ({ name: '', address })),
+        bcc: mail.bcc.map((address) => ({ name: '', address })),
+        replyTo: mail.replyTo ? { name: '', address: mail.replyTo } : undefined,
+        envelope: { from: mail.from.address, to: recipients },
+        subject: mail.subject,
+        text: mail.text ?? undefined,
+        html: mail.html ?? undefined,
+        headers: mail.headers,
+        attachments: mail.attachments.map((a) => ({ filename: a.filename, content: a.content, contentType: a.contentType ?? undefined })),
+      } as SendMailOptions)
+      .catch((err: unknown) => {
+        throw Object.assign(err as object, { messageWritten: progress.messageWritten });
+      });
+    const rejectedErrors = ((info as { rejectedErrors?: SmtpError[] }).rejectedErrors ?? []).map((e): RejectedRecipient => ({
+      address: e.recipient ?? '',
+      smtp_code: e.responseCode ?? null,
+      smtp_reply: e.response ?? null,
+    }));
+    const rejected = (info.rejected as (string | { address: string })[]).map((r) => (typeof r === 'string' ? r : r.address));
+    return {
+      accepted: (info.accepted as (string | { address: string })[]).map((r) => (typeof r === 'string' ? r : r.address)),
+      rejected: rejected.map(
+        (address) => rejectedErrors.find((e) => e.address === address) ?? { address, smtp_code: null, smtp_reply: null },
+      ),
+      reply: typeof info.response === 'string' ? info.response.slice(0, 300) : null,
+    };
+  }
+
+  close(): void {
+    this.transporter.close();
+  }
+}
