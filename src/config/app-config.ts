@@ -3,6 +3,16 @@ import { ConfigService } from '@nestjs/config';
 import os from 'node:os';
 import path from 'node:path';
 
+export interface HealthConfig {
+  enabled: boolean;
+  cron: string;
+  timeoutMs: number;
+  concurrency: number;
+  retentionDays: number;
+  failureThreshold: number;
+  probeCooldownSeconds: number;
+}
+
 export interface SendingConfig {
   workersEnabled: boolean;
   concurrency: number;
@@ -78,6 +88,18 @@ export class AppConfig {
         maxConnections: this.get('SMTP_POOL_MAX_CONNECTIONS'),
         extraCaFile: this.get<string | undefined>('SMTP_EXTRA_CA_FILE'),
       },
+    };
+  }
+
+  get health(): HealthConfig {
+    return {
+      enabled: this.get('HEALTH_CHECKS_ENABLED'),
+      cron: this.get('HEALTH_CHECK_CRON'),
+      timeoutMs: this.get('HEALTH_CHECK_TIMEOUT_MS'),
+      concurrency: this.get('HEALTH_CHECK_CONCURRENCY'),
+      retentionDays: this.get('HEALTH_CHECK_RETENTION_DAYS'),
+      failureThreshold: this.get('HEALTH_FAILURE_THRESHOLD'),
+      probeCooldownSeconds: this.get('HEALTH_PROBE_COOLDOWN_SECONDS'),
     };
   }
 

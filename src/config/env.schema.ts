@@ -37,6 +37,15 @@ export const envSchema = Joi.object({
   // A PEM file of extra CAs to trust for providers' TLS certificates (a private relay's CA), beside the system's.
   SMTP_EXTRA_CA_FILE: Joi.string().optional(),
   SMTP_POOL_MAX_CONNECTIONS: Joi.number().integer().min(1).max(100).default(5),
+
+  // Health
+  HEALTH_CHECKS_ENABLED: Joi.boolean().default(true),
+  HEALTH_CHECK_CRON: Joi.string().default('*/5 * * * *'),
+  HEALTH_CHECK_TIMEOUT_MS: Joi.number().integer().min(100).max(120_000).default(10_000),
+  HEALTH_CHECK_CONCURRENCY: Joi.number().integer().min(1).max(64).default(4),
+  HEALTH_CHECK_RETENTION_DAYS: Joi.number().integer().min(1).default(30),
+  HEALTH_FAILURE_THRESHOLD: Joi.number().integer().min(1).max(1000).default(3),
+  HEALTH_PROBE_COOLDOWN_SECONDS: Joi.number().integer().min(0).default(300),
 }).unknown(true);
 
 export function validateEnv(raw: Record<string, unknown>): Record<string, unknown> {

@@ -83,6 +83,17 @@ export class ProviderEntity {
   @Column({ name: 'last_health_check', type: 'timestamptz', nullable: true })
   lastHealthCheck: Date | null;
 
+  /** Why the last check or send failed, short and free of secrets. */
+  @Column({ name: 'last_error', type: 'varchar', length: 300, nullable: true })
+  lastError: string | null;
+
+  /** Provider-side send failures in a row (passive detection). */
+  @Column({ name: 'consecutive_failures', type: 'integer', default: 0 })
+  consecutiveFailures: number;
+
+  @Column({ name: 'unhealthy_since', type: 'timestamptz', nullable: true })
+  unhealthySince: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

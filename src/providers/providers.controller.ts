@@ -1,11 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Put, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../common/auth/auth.decorators.js';
-import { AppError, ErrorCode } from '../common/errors/app-error.js';
 import { ApiNotFound, ApiValidationErrors } from '../common/errors/api-error-responses.js';
 import { ApiIdParam, IdParam } from '../common/validation/id.param.js';
 import { ProviderCreateDto } from './dto/provider-create.dto.js';
 import { ProviderCredentialsDto, ProviderCredentialsResponseDto } from './dto/provider-credentials.dto.js';
+import { ProviderHealthStatusDto } from './dto/provider-health-status.dto.js';
 import { ProviderListQuery } from './dto/provider-list.query.js';
 import { ProviderStatisticsDto, ProviderStatisticsQuery } from './dto/provider-statistics.dto.js';
 import { MessageResponseDto, ProviderResponseDto } from './dto/provider-response.dto.js';
@@ -52,9 +52,10 @@ export class ProvidersController {
 
   @Get('health_status')
   @RequireScope('providers:read')
-  @ApiOperation({ summary: 'Health of every provider (arrives with the health module)' })
-  healthStatus(): never {
-    throw new AppError(ErrorCode.NotImplemented, 'Health status is not available yet: it arrives with the health module.');
+  @ApiOperation({ summary: 'Health of every provider, and whether each could take a message now' })
+  @ApiOkResponse({ type: ProviderHealthStatusDto, isArray: true })
+  healthStatus(): Promise<ProviderHealthStatusDto[]> {
+    return this.providers.healthStatus();
   }
 
   @Get(':id')

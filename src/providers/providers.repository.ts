@@ -17,6 +17,12 @@ export interface ProviderFilter {
 
 export type ProviderValues = Partial<Omit<ProviderEntity, 'id' | 'createdAt' | 'updatedAt' | 'deletedAt'>>;
 
+/** Rows of a statement with RETURNING: TypeORM answers UPDATE and DELETE with [rows, count]. */
+export function returningRows<T = unknown>(result: unknown): T[] {
+  const isPair = Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number';
+  return (isPair ? result[0] : result) as T[];
+}
+
 /** All SQL about providers. Soft-deleted rows are invisible to every method here. */
 @Injectable()
 export class ProvidersRepository {
@@ -71,6 +77,51 @@ export class ProvidersRepository {
       if (Object.keys(set).length) await em.createQueryBuilder().update(ProviderEntity).set(set).where('id = :id', { id }).execute();
       return em.findOneByOrFail(ProviderEntity, { id });
     });
+  }
+
+  /** An active check's verdict: healthy resets the failure count; unhealthy starts the clock. */
+  async recordCheck(id: number, healthy: boolean, at: Date, error: string | null): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE providers SET
+         health_status = CASE WHEN $2 THEN 'healthy' ELSE 'unhealthy' END,
+         last_health_check = $3, last_error = $4,
+         consecutive_failures = CASE WHEN $2 THEN 0 ELSE consecutive_failures END,
+         unhealthy_since = CASE WHEN $2 THEN NULL ELSE coalesce(unhealthy_since, $3) END
+       WHERE id = $1`,
+      [id, healthy, at, error],
+    );
+  }
+
+  /**
+   * A provider-side send failure; the threshold-th in a row turns the provider unhealthy.
+   * Returns the health status after the update, or null for an unknown provider.
+   */
+  async recordSendFailure(id: number, threshold: number, at: Date, error: string): Promise<string | null> {
+    const rows = returningRows<{ health_status: string }>(
+      await this.dataSource.query(
+        `UPDATE providers SET
+           consecutive_failures = consecutive_failures + 1, last_error = $4,
+           health_status = CASE WHEN consecutive_failures + 1 >= $2 THEN 'unhealthy' ELSE health_status END,
+           unhealthy_since = CASE WHEN consecutive_failures + 1 >= $2 THEN coalesce(unhealthy_since, $3) ELSE unhealthy_since END
+         WHERE id = $1 RETURNING health_status`,
+        [id, threshold, at, error],
+      ),
+    );
+    return rows[0]?.health_status ?? null;
+  }
+
+  /** A send the provider accepted: the failure streak ends and an unhealthy provider is healthy again. */
+  async recordSendSuccess(id: number): Promise<boolean> {
+    // Conditional, so the common case (nothing to reset) writes nothing.
+    const rows = returningRows(
+      await this.dataSource.query(
+        `UPDATE providers SET consecutive_failures = 0, unhealthy_since = NULL,
+           health_status = CASE WHEN health_status = 'unhealthy' THEN 'healthy' ELSE health_status END
+         WHERE id = $1 AND (consecutive_failures <> 0 OR health_status = 'unhealthy') RETURNING id`,
+        [id],
+      ),
+    );
+    return rows.length > 0;
   }
 
   /** Ids of every row holding a secret, soft-deleted ones included: their tokens must stay readable. */

@@ -11,6 +11,7 @@ import type { ProviderResponseDto } from './dto/provider-response.dto.js';
 import type { ProviderUpdateDto } from './dto/provider-update.dto.js';
 import { HEALTH_STATUS_DISPLAY, PRIORITY_DISPLAY, PROVIDER_TYPE_DISPLAY } from './provider.constants.js';
 import type { ProviderEntity } from './provider.entity.js';
+import type { ProviderHealthStatusDto } from './dto/provider-health-status.dto.js';
 import type { ProviderStatisticsDto } from './dto/provider-statistics.dto.js';
 import { ProviderStatsRepository } from './provider-stats.repository.js';
 import type { SendingProvider } from './sending-provider.js';
@@ -45,6 +46,7 @@ function toSendingProvider(p: ProviderEntity): SendingProvider {
     isDefault: p.isDefault,
     priority: p.priority,
     healthStatus: p.healthStatus,
+    unhealthySince: p.unhealthySince,
     credentialsVersion: p.credentialsVersion,
     fromEmail: p.fromEmail,
     fromName: p.fromName,
@@ -116,6 +118,7 @@ export class ProvidersService {
     const current = await this.require(id);
     const values = this.toValues(dto);
     if (dto.smtp_password === null) Object.assign(values, { smtpPasswordEncrypted: null, hasSmtpPassword: false });
+    Object.assign(values, { consecutiveFailures: 0, unhealthySince: null, lastError: null });
     this.checkConsistency({ ...current, ...values });
     const updated = await this.providers.update(id, values, true);
     if (!updated) throw AppError.notFound();
@@ -144,6 +147,35 @@ export class ProvidersService {
     for (const id of ids) if (await this.providers.rewriteSecrets(id, (token) => this.credentials.rotate(token))) rotated += 1;
     this.logger.log({ examined: ids.length, rotated }, 'provider secrets rotated');
     return { examined: ids.length, rotated };
+  }
+
+  /** Seed section 11: each live provider's health, and whether it could take a message right now. */
+  async healthStatus(): Promise<ProviderHealthStatusDto[]> {
+    const rows = await this.providers.list({});
+    return Promise.all(
+      rows.map(async (p) => ({
+        provider_id: p.id,
+        provider_name: p.name,
+        provider_type: p.providerType,
+        is_healthy: p.healthStatus === 'healthy',
+        health_status: p.healthStatus,
+        last_health_check: p.lastHealthCheck?.toISOString() ?? null,
+        last_error: p.lastError,
+        can_send_email: p.isActive && p.healthStatus !== 'unhealthy' && (await this.rateLimits.canSendNow(p.id)),
+      })),
+    );
+  }
+
+  async recordCheck(id: number, healthy: boolean, at: Date, error: string | null): Promise<void> {
+    await this.providers.recordCheck(id, healthy, at, error);
+  }
+
+  async recordSendFailure(id: number, threshold: number, at: Date, error: string): Promise<string | null> {
+    return this.providers.recordSendFailure(id, threshold, at, error);
+  }
+
+  async recordSendSuccess(id: number): Promise<boolean> {
+    return this.providers.recordSendSuccess(id);
   }
 
   /** Seed section 10: one row per live provider, from usage counters and daily attempt aggregates. */

@@ -9,6 +9,8 @@ export interface SendingProvider {
   isDefault: boolean;
   priority: Priority;
   healthStatus: HealthStatus;
+  /** Since when the provider is unhealthy; after a cool-down the sender may probe it. */
+  unhealthySince: Date | null;
   credentialsVersion: number;
   fromEmail: string;
   fromName: string;

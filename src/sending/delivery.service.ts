@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig, type SendingConfig } from '../config/app-config.js';
+import { ProviderHealthService } from '../health/provider-health.service.js';
 import { ProvidersService } from '../providers/providers.service.js';
 import type { SendingProvider } from '../providers/sending-provider.js';
 import { CLOCK, type Clock } from '../rate-limit/clock.js';
@@ -27,16 +28,19 @@ function describeFailure(f: ClassifiedFailure): string {
 export class DeliveryService {
   private readonly logger = new Logger(DeliveryService.name);
   private readonly config: SendingConfig;
+  private readonly probeCooldownMs: number;
 
   constructor(
     private readonly messages: MessagesRepository,
     private readonly providers: ProvidersService,
     private readonly rateLimits: RateLimitService,
     private readonly transports: TransportRegistry,
+    private readonly health: ProviderHealthService,
     @Inject(CLOCK) private readonly clock: Clock,
     config: AppConfig,
   ) {
     this.config = config.sending;
+    this.probeCooldownMs = config.health.probeCooldownSeconds * 1000;
   }
 
   async deliver(message: MessageRow, owner: string): Promise<void> {
@@ -112,6 +116,14 @@ export class DeliveryService {
     // Uncertain counts as sent for the limits: the provider may have taken it.
     if (result.ok || result.failure.kind === 'uncertain') await this.rateLimits.commit(reservation);
     else await this.rateLimits.release(reservation);
+    // Passive health: only the provider's own failures count against it; a rejected message
+    // still shows a working server. An uncertain outcome says nothing either way.
+    if (result.ok || result.failure.kind !== 'uncertain')
+      await this.health.recordSendOutcome(
+        provider,
+        !result.ok && result.failure.kind === 'provider',
+        result.ok ? null : describeFailure(result.failure),
+      );
     await this.messages.recordAttempt({
       message_id: message.id,
       provider_id: provider.id,
@@ -138,9 +150,14 @@ export class DeliveryService {
       // A pinned provider is tried even when unhealthy: the caller chose it.
       return pinned?.isActive ? [pinned] : [];
     }
-    const usable = (await this.providers.sendingOrder()).filter((p) => p.isActive && p.healthStatus !== 'unhealthy');
+    const active = (await this.providers.sendingOrder()).filter((p) => p.isActive);
+    const usable = active.filter((p) => p.healthStatus !== 'unhealthy');
     const preferred = usable.find((p) => p.id === message.preferred_provider_id);
-    return preferred ? [preferred, ...usable.filter((p) => p !== preferred)] : usable;
+    const ordered = preferred ? [preferred, ...usable.filter((p) => p !== preferred)] : usable;
+    // An unhealthy provider whose cool-down has passed is a last resort: a success heals it.
+    const cooledDown = this.clock.now().getTime() - this.probeCooldownMs;
+    const probes = active.filter((p) => p.healthStatus === 'unhealthy' && p.unhealthySince && p.unhealthySince.getTime() <= cooledDown);
+    return [...ordered, ...probes];
   }
 
   private failedOver(message: MessageRow, from: SendingProvider, to: SendingProvider, reason: string | null): void {

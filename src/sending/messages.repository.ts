@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { returningRows } from '../providers/providers.repository.js';
 import type { AttemptRow, MessageRow, MessageStatus, NewAttempt, NewMessage, RejectedRecipient } from './message.types.js';
 
 const INSERT_COLUMNS = [
@@ -42,11 +43,8 @@ export interface MessageFilter {
 export class MessagesRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Rows of a statement with RETURNING: TypeORM answers UPDATE and DELETE with [rows, count]. */
   private async returning<T>(sql: string, params: unknown[]): Promise<T[]> {
-    const result: unknown = await this.dataSource.query(sql, params);
-    const isPair = Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number';
-    return (isPair ? result[0] : result) as T[];
+    return returningRows<T>(await this.dataSource.query(sql, params));
   }
 
   /** Inserts the message; with an idempotency key already used by this API key, returns null instead. */

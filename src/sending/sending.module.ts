@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { HealthModule } from '../health/health.module.js';
 import { ProvidersModule } from '../providers/providers.module.js';
 import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { DeliveryService } from './delivery.service.js';
@@ -9,7 +10,7 @@ import { SendingService } from './sending.service.js';
 import { TransportRegistry } from './transports/transport-registry.js';
 
 @Module({
-  imports: [ProvidersModule, RateLimitModule],
+  imports: [ProvidersModule, RateLimitModule, HealthModule],
   controllers: [SendingController],
   providers: [MessagesRepository, TransportRegistry, DeliveryService, SendWorker, SendingService],
 })

@@ -44,6 +44,8 @@ export async function startApp(options: { env?: Record<string, string | undefine
     FERNET_KEYS: FERNET_KEY,
     LOG_LEVEL: 'info',
     LOG_FORMAT: 'json',
+    // Tests that want scheduled checks turn them on; elsewhere a round would only add noise.
+    HEALTH_CHECKS_ENABLED: 'false',
     ...db.env,
     ...options.env,
   };

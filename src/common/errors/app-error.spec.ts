@@ -15,7 +15,6 @@ const DOCUMENTED_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.RateLimited]: 429,
   [ErrorCode.PayloadTooLarge]: 413,
   [ErrorCode.UnsupportedMediaType]: 415,
-  [ErrorCode.NotImplemented]: 501,
 };
 
 describe(httpStatusOf.name, () => {

@@ -12,7 +12,6 @@ export enum ErrorCode {
   RateLimited = 'RATE_LIMITED',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
-  NotImplemented = 'NOT_IMPLEMENTED',
 }
 
 /** Field name → messages, as Django REST framework reports validation errors. */
@@ -66,8 +65,6 @@ export function httpStatusOf(code: ErrorCode): number {
       return 413;
     case ErrorCode.UnsupportedMediaType:
       return 415;
-    case ErrorCode.NotImplemented:
-      return 501;
     default: {
       const unreachable: never = code;
       throw new Error(`unmapped error code ${String(unreachable)}`);

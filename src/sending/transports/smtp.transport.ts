@@ -1,9 +1,8 @@
-import fs from 'node:fs';
-import tls from 'node:tls';
 import { PassThrough } from 'node:stream';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import type { SendingConfig } from '../../config/app-config.js';
 import type { SendingProvider } from '../../providers/sending-provider.js';
+import { smtpConnectionOptions } from '../../providers/smtp-connection-options.js';
 import type { RejectedRecipient } from '../message.types.js';
 import type { SendProgress } from '../smtp-failure.js';
 import type { Delivered, MailTransport, OutgoingMail } from './mail-transport.js';
@@ -22,24 +21,11 @@ export class SmtpTransport implements MailTransport {
   private readonly transporter: Transporter;
 
   constructor(provider: SendingProvider, password: string | null, config: SendingConfig) {
-    const extraCa = config.smtp.extraCaFile ? fs.readFileSync(config.smtp.extraCaFile, 'utf8') : null;
     this.transporter = nodemailer.createTransport({
+      ...smtpConnectionOptions(provider, password, config.smtp, { name: config.messageIdDomain, extraCaFile: config.smtp.extraCaFile }),
       pool: true,
-      host: provider.smtpHost ?? undefined,
-      port: provider.smtpPort ?? undefined,
-      secure: provider.smtpUseSsl,
-      requireTLS: provider.smtpUseTls,
-      auth: provider.smtpUsername ? { user: provider.smtpUsername, pass: password ?? '' } : undefined,
-      name: config.messageIdDomain,
-      connectionTimeout: config.smtp.connectionTimeoutMs,
-      greetingTimeout: config.smtp.greetingTimeoutMs,
-      socketTimeout: config.smtp.socketTimeoutMs,
       maxConnections: config.smtp.maxConnections,
       maxMessages: 100,
-      tls: extraCa ? { ca: [...tls.rootCertificates, extraCa] } : undefined,
-      // nodemailer would otherwise log through its own logger, transport options included.
-      logger: false,
-      debug: false,
     });
     // Whether the whole message (up to the final ".") was written: a connection lost after that
     // may have delivered it, one lost before cannot have, and nodemailer's error looks the same.

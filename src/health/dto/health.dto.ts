@@ -1,0 +1,41 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IntegerField } from '../../common/validation/drf-fields.js';
+import { HEALTH_STATUSES, type HealthStatus } from '../../providers/provider.constants.js';
+
+export class HealthCheckResultDto {
+  @ApiProperty({ example: 1 }) provider_id: number;
+  @ApiProperty({ example: 'Gmail SMTP' }) provider_name: string;
+  @ApiProperty({ example: true }) is_healthy: boolean;
+  @ApiProperty({ enum: HEALTH_STATUSES, example: 'healthy' }) health_status: HealthStatus;
+  @ApiProperty({ format: 'date-time', example: '2025-01-07T11:00:00Z' }) last_health_check: string;
+  @ApiProperty({ description: 'What failed (never a secret); null when healthy.', nullable: true, type: String, example: null })
+  error: string | null;
+}
+
+export class HealthCheckRecordDto {
+  @ApiProperty({ format: 'date-time', example: '2025-01-07T11:00:00Z' }) checked_at: string;
+  @ApiProperty({ enum: ['scheduled', 'manual'], example: 'scheduled' }) trigger: 'scheduled' | 'manual';
+  @ApiProperty({ example: true }) healthy: boolean;
+  @ApiProperty({ description: 'Seconds.', example: 0.214 }) latency: number;
+  @ApiProperty({
+    description: "nodemailer's error code (ECONNECTION, ETIMEDOUT, EAUTH, ETLS, …).",
+    nullable: true,
+    type: String,
+    example: null,
+  })
+  error_class: string | null;
+  @ApiProperty({ nullable: true, type: 'integer', example: null }) smtp_code: number | null;
+  @ApiProperty({ nullable: true, type: String, example: null }) smtp_reply: string | null;
+}
+
+export class HealthHistoryPageDto {
+  @ApiProperty({ example: 1 }) count: number;
+  @ApiProperty({ nullable: true, type: String, example: null }) next: string | null;
+  @ApiProperty({ nullable: true, type: String, example: null }) previous: string | null;
+  @ApiProperty({ type: [HealthCheckRecordDto] }) results: HealthCheckRecordDto[];
+}
+
+export class HealthHistoryQuery {
+  @IntegerField({ min: 1, api: { example: 1 } }) page?: number;
+  @IntegerField({ min: 1, max: 200, api: { description: 'Default 50.', example: 50 } }) page_size?: number;
+}

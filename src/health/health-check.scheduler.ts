@@ -1,0 +1,43 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { CronJob } from 'cron';
+import { randomUUID } from 'node:crypto';
+import { AppConfig } from '../config/app-config.js';
+import { HealthChecksRepository } from './health-checks.repository.js';
+import { ProviderHealthService } from './provider-health.service.js';
+
+const JOB = 'provider-health-checks';
+
+/** Runs a check round on HEALTH_CHECK_CRON, once per round across all instances. */
+@Injectable()
+export class HealthCheckScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(HealthCheckScheduler.name);
+  private readonly owner = randomUUID();
+
+  constructor(
+    private readonly registry: SchedulerRegistry,
+    private readonly health: ProviderHealthService,
+    private readonly rounds: HealthChecksRepository,
+    private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.health.enabled) return;
+    const job: CronJob = CronJob.from({ cronTime: this.config.health.cron, onTick: (): Promise<void> => this.tick(job), start: true });
+    this.registry.addCronJob(JOB, job as never);
+  }
+
+  onApplicationShutdown(): void {
+    if (this.registry.doesExist('cron', JOB)) this.registry.deleteCronJob(JOB);
+  }
+
+  private async tick(job: CronJob): Promise<void> {
+    const [next, after] = job.nextDates(2).map((d) => d.toMillis());
+    try {
+      if (!(await this.rounds.claimRound(JOB, this.owner, new Date(), (after - next) / 2))) return;
+      await this.health.runRound();
+    } catch (err) {
+      this.logger.error({ err }, 'health check round failed');
+    }
+  }
+}

@@ -1,0 +1,64 @@
+import { Controller, Get, HttpCode, Post, Query, Req } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { RequireScope } from '../common/auth/auth.decorators.js';
+import { ApiNotFound } from '../common/errors/api-error-responses.js';
+import { ApiIdParam, IdParam } from '../common/validation/id.param.js';
+import { HealthCheckResultDto, HealthHistoryPageDto, HealthHistoryQuery } from './dto/health.dto.js';
+import { ProviderHealthService } from './provider-health.service.js';
+
+@ApiTags('providers')
+@Controller('providers')
+export class ProviderHealthController {
+  constructor(private readonly health: ProviderHealthService) {}
+
+  @Post(':id/health_check')
+  @HttpCode(200)
+  @RequireScope('providers:write')
+  @ApiOperation({ summary: 'Check the provider now: connect, greeting, EHLO, TLS, AUTH; no mail is sent' })
+  @ApiIdParam()
+  @ApiOkResponse({ type: HealthCheckResultDto })
+  @ApiNotFound('provider')
+  async check(@IdParam() id: number): Promise<HealthCheckResultDto> {
+    const { provider, outcome, at } = await this.health.checkNow(id);
+    return {
+      provider_id: provider.id,
+      provider_name: provider.name,
+      is_healthy: outcome.healthy,
+      health_status: outcome.healthy ? 'healthy' : 'unhealthy',
+      last_health_check: at.toISOString(),
+      error: outcome.healthy ? null : [outcome.errorCode, outcome.smtpCode, outcome.reply].filter((x) => x !== null).join(' '),
+    };
+  }
+
+  @Get(':id/health_history')
+  @RequireScope('providers:read')
+  @ApiOperation({ summary: 'Recent checks of the provider, newest first, paginated' })
+  @ApiIdParam()
+  @ApiOkResponse({ type: HealthHistoryPageDto })
+  @ApiNotFound('provider')
+  async history(@IdParam() id: number, @Query() query: HealthHistoryQuery, @Req() req: Request): Promise<HealthHistoryPageDto> {
+    const page = query.page ?? 1;
+    const size = query.page_size ?? 50;
+    const { count, rows } = await this.health.history(id, page, size);
+    const pageUrl = (n: number) => {
+      const url = new URL(req.originalUrl, `${req.protocol}://${req.get('host')}`);
+      url.searchParams.set('page', String(n));
+      return url.toString();
+    };
+    return {
+      count,
+      next: page * size < count ? pageUrl(page + 1) : null,
+      previous: page > 1 ? pageUrl(page - 1) : null,
+      results: rows.map((r) => ({
+        checked_at: new Date(r.checked_at).toISOString(),
+        trigger: r.trigger,
+        healthy: r.healthy,
+        latency: r.latency_ms / 1000,
+        error_class: r.error_code,
+        smtp_code: r.smtp_code,
+        smtp_reply: r.smtp_reply,
+      })),
+    };
+  }
+}

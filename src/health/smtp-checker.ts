@@ -1,0 +1,77 @@
+import { Injectable } from '@nestjs/common';
+import nodemailer from 'nodemailer';
+import { AppConfig } from '../config/app-config.js';
+import { ProvidersService } from '../providers/providers.service.js';
+import type { SendingProvider } from '../providers/sending-provider.js';
+import { smtpConnectionOptions } from '../providers/smtp-connection-options.js';
+
+export interface CheckOutcome {
+  healthy: boolean;
+  latencyMs: number;
+  errorCode: string | null;
+  smtpCode: number | null;
+  /** What the server said (or what went wrong), one line, no secrets. */
+  reply: string | null;
+}
+
+type SmtpError = { code?: unknown; responseCode?: unknown; response?: unknown; message?: unknown };
+
+/**
+ * Connect, greeting, EHLO, STARTTLS or implicit TLS as configured, AUTH — and no mail. A fresh
+ * connection each time (not the sending pool), bounded by HEALTH_CHECK_TIMEOUT_MS overall.
+ */
+@Injectable()
+export class SmtpChecker {
+  constructor(
+    private readonly providers: ProvidersService,
+    private readonly config: AppConfig,
+  ) {}
+
+  async check(provider: SendingProvider): Promise<CheckOutcome> {
+    const started = performance.now();
+    const elapsed = () => Math.round(performance.now() - started);
+    if (provider.providerType !== 'smtp')
+      return {
+        healthy: false,
+        latencyMs: 0,
+        errorCode: 'EUNSUPPORTED',
+        smtpCode: null,
+        reply: `checks of ${provider.providerType} providers are not supported yet`,
+      };
+    const { timeoutMs } = this.config.health;
+    const transporter = nodemailer.createTransport(
+      smtpConnectionOptions(
+        provider,
+        await this.providers.smtpPassword(provider.id),
+        { connectionTimeoutMs: timeoutMs, greetingTimeoutMs: timeoutMs, socketTimeoutMs: timeoutMs },
+        { name: this.config.sending.messageIdDomain, extraCaFile: this.config.sending.smtp.extraCaFile },
+      ),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error('health check timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
+    });
+    try {
+      await Promise.race([transporter.verify(), deadline]);
+      return { healthy: true, latencyMs: elapsed(), errorCode: null, smtpCode: null, reply: null };
+    } catch (err) {
+      const e = (err ?? {}) as SmtpError;
+      const text = typeof e.response === 'string' ? e.response : typeof e.message === 'string' ? e.message : null;
+      return {
+        healthy: false,
+        latencyMs: elapsed(),
+        errorCode: typeof e.code === 'string' ? e.code.slice(0, 32) : 'UNKNOWN',
+        smtpCode: typeof e.responseCode === 'number' ? e.responseCode : null,
+        reply: text
+          ? text
+              .replace(/\s+/g, ' ')
+              .replace(/(AUTH \S+) \S.*/i, '$1 [redacted]')
+              .slice(0, 300)
+          : null,
+      };
+    } finally {
+      clearTimeout(timer);
+      transporter.close();
+    }
+  }
+}
