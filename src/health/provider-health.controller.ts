@@ -2,7 +2,7 @@ import { Controller, Get, HttpCode, Post, Query, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { RequireScope } from '../common/auth/auth.decorators.js';
-import { ApiNotFound } from '../common/errors/api-error-responses.js';
+import { ApiNotFound, ApiValidationErrors } from '../common/errors/api-error-responses.js';
 import { ApiIdParam, IdParam } from '../common/validation/id.param.js';
 import { HealthCheckResultDto, HealthHistoryPageDto, HealthHistoryQuery } from './dto/health.dto.js';
 import { ProviderHealthService } from './provider-health.service.js';
@@ -36,6 +36,7 @@ export class ProviderHealthController {
   @ApiOperation({ summary: 'Recent checks of the provider, newest first, paginated' })
   @ApiIdParam()
   @ApiOkResponse({ type: HealthHistoryPageDto })
+  @ApiValidationErrors({ page_size: ['Ensure this value is less than or equal to 200.'] })
   @ApiNotFound('provider')
   async history(@IdParam() id: number, @Query() query: HealthHistoryQuery, @Req() req: Request): Promise<HealthHistoryPageDto> {
     const page = query.page ?? 1;

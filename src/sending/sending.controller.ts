@@ -71,6 +71,7 @@ export class SendingController {
   @RequireScope('send')
   @ApiOperation({ summary: 'List messages (an admin sees all, other keys their own), newest first, paginated' })
   @ApiOkResponse({ type: MessagePageDto })
+  @ApiValidationErrors({ status: ['"lost" is not a valid choice.'] })
   list(@Query() query: MessageListQuery, @CurrentPrincipal() principal: Principal, @Req() req: Request): Promise<MessagePageDto> {
     const pageUrl = (page: number) => {
       const url = new URL(req.originalUrl, `${req.protocol}://${req.get('host')}`);

@@ -40,10 +40,19 @@ export interface TestSmtpServerOptions {
   /** MAIL FROM is refused with 530 until the client logged in. */
   requireAuth?: boolean;
   faults?: FaultPlan;
+  /**
+   * A slow server: waits this long after the final "." of DATA before keeping the message and
+   * answering, so that messages are in flight (the client has sent them, the server not yet
+   * acknowledged). A client that goes away meanwhile still leaves the message in `received`,
+   * as a real server that already queued it would. `setDataDelay()` changes it later.
+   */
+  onDataDelayMs?: number;
 }
 
 export interface ReceivedMessage {
   envelope: { from: string | null; to: string[] };
+  /** The name the client gave in EHLO/HELO (nodemailer sends its `name` option). */
+  helo: string;
   /** The user that logged in on the session, if any. */
   user: string | null;
   /** Whether the session ran over TLS (implicit or after STARTTLS). */
@@ -77,12 +86,16 @@ export class TestSmtpServer {
   readonly host = '127.0.0.1' as const;
   port = 0;
   readonly received: ReceivedMessage[] = [];
+  /** DATA transactions read in full and not yet answered (held by `onDataDelayMs`). */
+  inFlight = 0;
   private faults: FaultPlan;
+  private dataDelayMs: number;
   private readonly server: SMTPServer;
   private readonly arrivals = new Set<() => void>();
 
   private constructor(private readonly options: TestSmtpServerOptions) {
     this.faults = options.faults ?? {};
+    this.dataDelayMs = options.onDataDelayMs ?? 0;
     const tls = options.secure || options.starttls ? testCertificate() : undefined;
     this.server = new SMTPServer({
       secure: options.secure ?? false,
@@ -134,6 +147,21 @@ export class TestSmtpServer {
     this.faults = faults;
   }
 
+  /** Sets the wait before each DATA is kept and answered (0: answer at once). */
+  setDataDelay(ms: number): void {
+    this.dataDelayMs = ms;
+  }
+
+  /** Resolves once `count` DATA transactions are held in flight at the same time, or rejects after `timeoutMs`. */
+  async waitForInFlight(count: number, timeoutMs = 5_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.inFlight < count) {
+      if (Date.now() > deadline)
+        throw new Error(`expected ${count} DATA transaction(s) in flight within ${timeoutMs} ms, saw ${this.inFlight}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
   /** Resolves with the first `count` messages received, or rejects after `timeoutMs`. */
   async waitForMessages(count: number, timeoutMs = 5_000): Promise<ReceivedMessage[]> {
     const deadline = Date.now() + timeoutMs;
@@ -175,6 +203,11 @@ export class TestSmtpServer {
   ): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(chunk as Buffer);
+    if (this.dataDelayMs > 0) {
+      this.inFlight += 1;
+      await new Promise((r) => setTimeout(r, this.dataDelayMs));
+      this.inFlight -= 1;
+    }
     const fault = this.faults.onData;
     const reply = typeof fault === 'object' ? fault : fault === 'reject-550' || fault === 'tempfail-451' ? REPLIES[fault] : undefined;
     if (reply && reply.code >= 400) return callback(replyError(reply));
@@ -186,6 +219,7 @@ export class TestSmtpServer {
         from: session.envelope.mailFrom ? session.envelope.mailFrom.address : null,
         to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
       },
+      helo: session.hostNameAppearsAs,
       user: typeof session.user === 'string' ? session.user : null,
       secure: session.secure,
       unacknowledged,
