@@ -2,6 +2,7 @@ import { Controller, Get, HttpCode, Post, Query, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { RequireScope } from '../common/auth/auth.decorators.js';
+import { pageLinks } from '../common/pagination.js';
 import { ApiNotFound, ApiValidationErrors } from '../common/errors/api-error-responses.js';
 import { ApiIdParam, IdParam } from '../common/validation/id.param.js';
 import { HealthCheckResultDto, HealthHistoryPageDto, HealthHistoryQuery } from './dto/health.dto.js';
@@ -42,15 +43,9 @@ export class ProviderHealthController {
     const page = query.page ?? 1;
     const size = query.page_size ?? 50;
     const { count, rows } = await this.health.history(id, page, size);
-    const pageUrl = (n: number) => {
-      const url = new URL(req.originalUrl, `${req.protocol}://${req.get('host')}`);
-      url.searchParams.set('page', String(n));
-      return url.toString();
-    };
     return {
       count,
-      next: page * size < count ? pageUrl(page + 1) : null,
-      previous: page > 1 ? pageUrl(page - 1) : null,
+      ...pageLinks(req, page, size, count),
       results: rows.map((r) => ({
         checked_at: new Date(r.checked_at).toISOString(),
         trigger: r.trigger,

@@ -11,6 +11,7 @@ import {
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { RequireScope } from '../common/auth/auth.decorators.js';
+import { pageLinks } from '../common/pagination.js';
 import { CurrentPrincipal } from '../common/auth/current-principal.decorator.js';
 import type { Principal } from '../common/auth/principal.js';
 import { AppError } from '../common/errors/app-error.js';
@@ -73,12 +74,7 @@ export class SendingController {
   @ApiOkResponse({ type: MessagePageDto })
   @ApiValidationErrors({ status: ['"lost" is not a valid choice.'] })
   list(@Query() query: MessageListQuery, @CurrentPrincipal() principal: Principal, @Req() req: Request): Promise<MessagePageDto> {
-    const pageUrl = (page: number) => {
-      const url = new URL(req.originalUrl, `${req.protocol}://${req.get('host')}`);
-      url.searchParams.set('page', String(page));
-      return url.toString();
-    };
-    return this.sending.list(query, principal, pageUrl);
+    return this.sending.list(query, principal, (page, size, count) => pageLinks(req, page, size, count));
   }
 
   @Get('messages/:id')

@@ -104,7 +104,11 @@ export class SendingService {
     return this.map(row, await this.messages.attemptsOf(row.id));
   }
 
-  async list(query: MessageListQuery, principal: Principal, pageUrl: (page: number) => string): Promise<MessagePageDto> {
+  async list(
+    query: MessageListQuery,
+    principal: Principal,
+    links: (page: number, size: number, count: number) => Pick<MessagePageDto, 'next' | 'previous'>,
+  ): Promise<MessagePageDto> {
     const page = query.page ?? 1;
     const size = query.page_size ?? 50;
     const { count, rows } = await this.messages.list(
@@ -118,12 +122,7 @@ export class SendingService {
       size,
       (page - 1) * size,
     );
-    return {
-      count,
-      next: page * size < count ? pageUrl(page + 1) : null,
-      previous: page > 1 ? pageUrl(page - 1) : null,
-      results: rows.map((r) => this.map(r)),
-    };
+    return { count, ...links(page, size, count), results: rows.map((r) => this.map(r)) };
   }
 
   /** Seed section 6: one real message through this provider alone, recorded and counted like any send. */
