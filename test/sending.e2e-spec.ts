@@ -302,6 +302,8 @@ describe('POST /send/ and delivery with failover (real SMTP servers on loopback)
     await request(t.server).get(`${API}/messages/${mine.body.id}/`).set('Authorization', k2).expect(404);
     const list = (await request(t.server).get(`${API}/messages/`).set('Authorization', k2).expect(200)).body;
     expect(list.results.map((m: { id: number }) => m.id)).not.toContain(mine.body.id);
+    // Settle it here, or it would go out through whichever provider the next test creates.
+    await waitForMessage(t, mine.body.id);
   });
 
   it('should page and filter the message list', async () => {
