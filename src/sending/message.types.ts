@@ -91,14 +91,4 @@ export type NewMessage = Pick<
   | 'next_attempt_at'
 > & { lease_owner?: string | null; lease_expires_at?: Date | null };
 
-export interface NewAttempt {
-  message_id: string;
-  provider_id: number;
-  started_at: Date;
-  response_time_ms: number;
-  outcome: AttemptOutcome;
-  smtp_code: number | null;
-  smtp_reply: string | null;
-  error_code: string | null;
-  rejected_recipients: RejectedRecipient[];
-}
+export type NewAttempt = Omit<AttemptRow, 'id'>;
