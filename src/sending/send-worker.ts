@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { AppConfig, type SendingConfig } from '../config/app-config.js';
@@ -12,7 +12,7 @@ import { MessagesRepository } from './messages.repository.js';
  * whatever is still unfinished is reclaimed by any instance once its lease expires.
  */
 @Injectable()
-export class SendWorker implements OnApplicationBootstrap, OnApplicationShutdown {
+export class SendWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(SendWorker.name);
   private readonly config: SendingConfig;
   readonly owner = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -43,7 +43,9 @@ export class SendWorker implements OnApplicationBootstrap, OnApplicationShutdown
     this.wakeUp?.();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  // Before, not on, application shutdown: in-flight sends still need the database, which closes
+  // in the onApplicationShutdown phase.
+  async beforeApplicationShutdown(): Promise<void> {
     if (!this.running) return;
     this.running = false;
     this.wake();
