@@ -74,6 +74,8 @@ export class ProviderHealthService {
   /** Passive detection: called by the sender after each attempt. */
   async recordSendOutcome(provider: SendingProvider, providerFault: boolean, error: string | null): Promise<void> {
     if (!providerFault) {
+      // Nothing to reset in the common case, so no write on the hot path.
+      if (provider.consecutiveFailures === 0 && provider.healthStatus !== 'unhealthy') return;
       if (await this.providers.recordSendSuccess(provider.id))
         this.logger.log({ providerId: provider.id, provider: provider.name }, 'provider healthy again after a successful send');
       return;

@@ -47,6 +47,7 @@ function toSendingProvider(p: ProviderEntity): SendingProvider {
     priority: p.priority,
     healthStatus: p.healthStatus,
     unhealthySince: p.unhealthySince,
+    consecutiveFailures: p.consecutiveFailures,
     credentialsVersion: p.credentialsVersion,
     fromEmail: p.fromEmail,
     fromName: p.fromName,

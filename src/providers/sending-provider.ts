@@ -11,6 +11,8 @@ export interface SendingProvider {
   healthStatus: HealthStatus;
   /** Since when the provider is unhealthy; after a cool-down the sender may probe it. */
   unhealthySince: Date | null;
+  /** Provider-side send failures in a row, as of the read. */
+  consecutiveFailures: number;
   credentialsVersion: number;
   fromEmail: string;
   fromName: string;

@@ -58,7 +58,8 @@ export class DeliveryService {
         continue;
       }
       if (previous) this.failedOver(message, previous, provider, lastError);
-      if (!(await this.messages.renewLease(message.id, owner, this.clock.now(), this.config.leaseSeconds))) {
+      // The claim has just set the lease; only a later candidate needs it extended.
+      if (previous && !(await this.messages.renewLease(message.id, owner, this.clock.now(), this.config.leaseSeconds))) {
         await this.rateLimits.release(reserved.reservation);
         this.logger.warn({ messageId: message.id }, 'lost the lease on a message; another worker has it');
         return;
