@@ -12,6 +12,11 @@ function caught(fn: () => unknown): Error {
 }
 
 describe(validateEnv.name, () => {
+  it('should refuse a send lease shorter than the SMTP timeouts together', () => {
+    expect(() => validateEnv({ SEND_LEASE_SECONDS: '30' })).toThrow(/SEND_LEASE_SECONDS must be at least .* \(80 s\)/);
+    expect(() => validateEnv({ SEND_LEASE_SECONDS: '80' })).not.toThrow();
+  });
+
   it('should apply the documented defaults when the environment is empty', () => {
     expect(validateEnv({})).toMatchObject({
       NODE_ENV: 'development',

@@ -54,5 +54,11 @@ export function validateEnv(raw: Record<string, unknown>): Record<string, unknow
     const problems = error.details.map((d) => `${d.path.join('.')}: ${d.message.replace(/"/g, '')}`);
     throw new Error(`Invalid configuration: ${problems.join('; ')}`);
   }
+  // A send that outlives its lease can be claimed by another worker and go out twice.
+  const smtpMs = Number(value.SMTP_CONNECTION_TIMEOUT_MS) + Number(value.SMTP_GREETING_TIMEOUT_MS) + Number(value.SMTP_SOCKET_TIMEOUT_MS);
+  if (Number(value.SEND_LEASE_SECONDS) * 1000 < smtpMs)
+    throw new Error(
+      `Invalid configuration: SEND_LEASE_SECONDS must be at least the SMTP connection, greeting and socket timeouts together (${Math.ceil(smtpMs / 1000)} s)`,
+    );
   return value as Record<string, unknown>;
 }

@@ -8,7 +8,7 @@ import { ProviderCredentialsDto, ProviderCredentialsResponseDto } from './dto/pr
 import { ProviderHealthStatusDto } from './dto/provider-health-status.dto.js';
 import { ProviderListQuery } from './dto/provider-list.query.js';
 import { ProviderStatisticsDto, ProviderStatisticsQuery } from './dto/provider-statistics.dto.js';
-import { MessageResponseDto, ProviderResponseDto } from './dto/provider-response.dto.js';
+import { ProviderActionResponseDto, ProviderResponseDto } from './dto/provider-response.dto.js';
 import { ProviderUpdateDto } from './dto/provider-update.dto.js';
 import { ProvidersService } from './providers.service.js';
 
@@ -121,9 +121,9 @@ export class ProvidersController {
   @RequireScope('providers:write')
   @ApiOperation({ summary: 'Activate a provider' })
   @ApiIdParam()
-  @ApiOkResponse({ type: MessageResponseDto })
+  @ApiOkResponse({ type: ProviderActionResponseDto })
   @ApiNotFound('provider')
-  async activate(@IdParam() id: number): Promise<MessageResponseDto> {
+  async activate(@IdParam() id: number): Promise<ProviderActionResponseDto> {
     await this.providers.setActive(id, true);
     return { message: 'Provider activated successfully' };
   }
@@ -133,9 +133,9 @@ export class ProvidersController {
   @RequireScope('providers:write')
   @ApiOperation({ summary: 'Deactivate a provider: it is no longer used to send' })
   @ApiIdParam()
-  @ApiOkResponse({ type: MessageResponseDto, example: { message: 'Provider deactivated successfully' } })
+  @ApiOkResponse({ type: ProviderActionResponseDto, example: { message: 'Provider deactivated successfully' } })
   @ApiNotFound('provider')
-  async deactivate(@IdParam() id: number): Promise<MessageResponseDto> {
+  async deactivate(@IdParam() id: number): Promise<ProviderActionResponseDto> {
     await this.providers.setActive(id, false);
     return { message: 'Provider deactivated successfully' };
   }

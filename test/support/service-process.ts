@@ -40,7 +40,7 @@ export async function startServiceProcess(env: Record<string, string | undefined
     ...env,
     PORT: String(port),
   };
-  // Jest's own variables would make nothing different, but NODE_OPTIONS carries --experimental-vm-modules etc.
+  // NODE_OPTIONS may carry the test runner's flags (--experimental-vm-modules); the service needs none of them.
   delete merged.NODE_OPTIONS;
   for (const [k, v] of Object.entries(merged)) if (v !== undefined) childEnv[k] = v;
 

@@ -38,7 +38,7 @@ export class ProviderResponseDto {
   @ApiProperty({ format: 'date-time', example: '2025-01-07T10:30:00Z' }) updated_at: string;
 }
 
-export class MessageResponseDto {
+export class ProviderActionResponseDto {
   @ApiProperty({ example: 'Provider activated successfully' })
   message: string;
 }
