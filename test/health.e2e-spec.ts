@@ -4,7 +4,7 @@ import { API, startApp, type TestApp } from './support/app.js';
 import { AiosmtpdServer } from './support/aiosmtpd.js';
 import { provisionDatabase, type TestDatabase } from './support/database.js';
 import { deactivateAllProviders, fastSendingEnv, providerFor } from './support/sending.js';
-import { closedPort, TestSmtpServer } from './support/smtp-server.js';
+import { closedPort, smtpServers, TestSmtpServer } from './support/smtp-server.js';
 
 const CHECK_TIMEOUT_MS = 1000;
 const healthEnv = (overrides: Record<string, string> = {}) =>
@@ -22,12 +22,8 @@ type History = {
 
 describe('Provider health: checks on demand, passive detection, health_status and history', () => {
   let t: TestApp;
-  const servers: TestSmtpServer[] = [];
-  const server = async (opts: Parameters<typeof TestSmtpServer.start>[0] = {}) => {
-    const s = await TestSmtpServer.start(opts);
-    servers.push(s);
-    return s;
-  };
+  const servers = smtpServers();
+  const server = servers.start;
   const check = (id: number) => request(t.server).post(`${API}/providers/${id}/health_check/`).set(t.auth);
   const provider = async (id: number) => (await request(t.server).get(`${API}/providers/${id}/`).set(t.auth).expect(200)).body;
 
@@ -38,7 +34,7 @@ describe('Provider health: checks on demand, passive detection, health_status an
     await deactivateAllProviders(t);
   });
   afterEach(async () => {
-    await Promise.all(servers.splice(0).map((s) => s.close()));
+    await servers.closeAll();
   });
   afterAll(async () => {
     await t.close();

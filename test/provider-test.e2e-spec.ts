@@ -3,16 +3,12 @@ import request from 'supertest';
 import { API, startApp, type TestApp } from './support/app.js';
 import { AiosmtpdServer } from './support/aiosmtpd.js';
 import { fastSendingEnv, providerFor } from './support/sending.js';
-import { TestSmtpServer } from './support/smtp-server.js';
+import { smtpServers } from './support/smtp-server.js';
 
 describe('POST /providers/{id}/test/ (seed section 6) and GET /providers/statistics/ (section 10)', () => {
   let t: TestApp;
-  const servers: TestSmtpServer[] = [];
-  const server = async (opts: Parameters<typeof TestSmtpServer.start>[0] = {}) => {
-    const s = await TestSmtpServer.start(opts);
-    servers.push(s);
-    return s;
-  };
+  const servers = smtpServers();
+  const server = servers.start;
   const test = (id: number, body: object = { test_email: 'test@example.com' }) =>
     request(t.server).post(`${API}/providers/${id}/test/`).set(t.auth).send(body);
 
@@ -20,7 +16,7 @@ describe('POST /providers/{id}/test/ (seed section 6) and GET /providers/statist
     t = await startApp({ env: fastSendingEnv() });
   });
   afterEach(async () => {
-    await Promise.all(servers.splice(0).map((s) => s.close()));
+    await servers.closeAll();
   });
   afterAll(async () => {
     await t.close();

@@ -2,16 +2,12 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import request from 'supertest';
 import { API, startApp, type TestApp } from './support/app.js';
 import { deactivateAllProviders, fastSendingEnv, providerFor, waitForMessage, type MessageBody } from './support/sending.js';
-import { closedPort, TestSmtpServer } from './support/smtp-server.js';
+import { closedPort, smtpServers } from './support/smtp-server.js';
 
 describe('POST /send/ and delivery with failover (real SMTP servers on loopback)', () => {
   let t: TestApp;
-  const servers: TestSmtpServer[] = [];
-  const server = async (opts: Parameters<typeof TestSmtpServer.start>[0] = {}) => {
-    const s = await TestSmtpServer.start(opts);
-    servers.push(s);
-    return s;
-  };
+  const servers = smtpServers();
+  const server = servers.start;
   const send = (body: Record<string, unknown>, headers: Record<string, string> = {}) =>
     request(t.server).post(`${API}/send/`).set(t.auth).set(headers).send(body);
   const message = (overrides: Record<string, unknown> = {}) => ({
@@ -28,7 +24,7 @@ describe('POST /send/ and delivery with failover (real SMTP servers on loopback)
     await deactivateAllProviders(t);
   });
   afterEach(async () => {
-    await Promise.all(servers.splice(0).map((s) => s.close()));
+    await servers.closeAll();
   });
   afterAll(async () => {
     await t.close();

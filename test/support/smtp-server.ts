@@ -243,3 +243,18 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   return port;
 }
+
+/** Servers a test file starts as it goes, closed together after each test: `afterEach(servers.closeAll)`. */
+export function smtpServers(): { start(options?: TestSmtpServerOptions): Promise<TestSmtpServer>; closeAll(): Promise<void> } {
+  const open: TestSmtpServer[] = [];
+  return {
+    async start(options = {}) {
+      const s = await TestSmtpServer.start(options);
+      open.push(s);
+      return s;
+    },
+    async closeAll() {
+      await Promise.all(open.splice(0).map((s) => s.close()));
+    },
+  };
+}
