@@ -1,3 +1,4 @@
+import { loggableError } from '../common/errors/loggable-error.js';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
@@ -37,7 +38,7 @@ export class HealthCheckScheduler implements OnApplicationBootstrap, OnApplicati
       if (!(await this.rounds.claimRound(JOB, this.owner, new Date(), (after - next) / 2))) return;
       await this.health.runRound();
     } catch (err) {
-      this.logger.error({ err }, 'health check round failed');
+      this.logger.error({ err: loggableError(err) }, 'health check round failed');
     }
   }
 }

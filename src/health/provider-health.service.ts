@@ -1,3 +1,4 @@
+import { loggableError } from '../common/errors/loggable-error.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig, type HealthConfig } from '../config/app-config.js';
 import { AppError } from '../common/errors/app-error.js';
@@ -56,7 +57,7 @@ export class ProviderHealthService {
         try {
           if (!(await this.checkAndRecord(p, 'scheduled')).outcome.healthy) unhealthy += 1;
         } catch (err) {
-          this.logger.error({ err, providerId: p.id }, 'health check could not run');
+          this.logger.error({ err: loggableError(err), providerId: p.id }, 'health check could not run');
         }
       }
     };

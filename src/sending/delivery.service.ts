@@ -1,3 +1,4 @@
+import { loggableError } from '../common/errors/loggable-error.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig, type SendingConfig } from '../config/app-config.js';
 import { ProviderHealthService } from '../health/provider-health.service.js';
@@ -166,7 +167,9 @@ export class DeliveryService {
       { messageId: message.id, fromProviderId: from.id, fromProvider: from.name, toProviderId: to.id, toProvider: to.name, reason },
       `failover from ${from.name} to ${to.name}`,
     );
-    void this.messages.recordFailover(from.id, to.id).catch((err: unknown) => this.logger.error({ err }, 'could not count a failover'));
+    void this.messages
+      .recordFailover(from.id, to.id)
+      .catch((err: unknown) => this.logger.error({ err: loggableError(err) }, 'could not count a failover'));
   }
 
   /** Exponential backoff with jitter, never before a limit allows or a server's hint says. */

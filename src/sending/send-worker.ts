@@ -1,3 +1,4 @@
+import { loggableError } from '../common/errors/loggable-error.js';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
@@ -68,7 +69,7 @@ export class SendWorker implements OnApplicationBootstrap, BeforeApplicationShut
           claimed = batch.length;
           for (const message of batch) this.track(this.delivery.deliver(message, this.owner));
         } catch (err) {
-          this.logger.error({ err }, 'claiming messages failed; retrying after the poll interval');
+          this.logger.error({ err: loggableError(err) }, 'claiming messages failed; retrying after the poll interval');
         }
       }
       if (claimed === 0 || this.inFlight.size >= this.config.concurrency) await this.sleep();
@@ -77,7 +78,9 @@ export class SendWorker implements OnApplicationBootstrap, BeforeApplicationShut
 
   private track(work: Promise<void>): void {
     const p: Promise<void> = work
-      .catch((err: unknown) => this.logger.error({ err }, 'delivery failed unexpectedly; the message is retried when its lease expires'))
+      .catch((err: unknown) =>
+        this.logger.error({ err: loggableError(err) }, 'delivery failed unexpectedly; the message is retried when its lease expires'),
+      )
       .finally(() => {
         this.inFlight.delete(p);
         this.wake();

@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { allowedMethods } from './allowed-methods.js';
 import { AppError, ErrorCode, httpStatusOf } from './app-error.js';
+import { loggableError } from './loggable-error.js';
 
 /**
  * The single place where failures become HTTP responses, in the shape Django REST framework
@@ -38,7 +39,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (bodyParserType === 'entity.parse.failed')
       return { status: 400, body: { detail: 'JSON parse error - the body is not valid JSON.' } };
     const errorId = randomUUID();
-    this.logger.error({ err: exception, errorId, method: req.method, url: req.originalUrl }, 'unhandled error');
+    this.logger.error({ err: loggableError(exception), errorId, method: req.method, url: req.originalUrl }, 'unhandled error');
     return { status: 500, body: { detail: 'A server error occurred.', error_id: errorId } };
   }
 
