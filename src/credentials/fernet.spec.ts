@@ -15,7 +15,8 @@ interface Vector {
   desc?: string;
 }
 
-const vectorDir = path.resolve(process.cwd(), '../shared/fernet');
+// The specification's official vectors, kept beside the test (see fixtures/fernet/README.md).
+const vectorDir = path.join(import.meta.dirname, 'fixtures', 'fernet');
 const loadVectors = (name: string): Vector[] => JSON.parse(readFileSync(path.join(vectorDir, name), 'utf8')) as Vector[];
 const unixSeconds = (iso: string): number => Date.parse(iso) / 1000;
 
