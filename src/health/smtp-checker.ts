@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import nodemailer from 'nodemailer';
 import { AppConfig } from '../config/app-config.js';
+import { redactSmtpText } from '../credentials/credential-redactor.js';
 import { ProvidersService } from '../providers/providers.service.js';
 import type { SendingProvider } from '../providers/sending-provider.js';
 import { smtpConnectionOptions } from '../providers/smtp-connection-options.js';
@@ -39,10 +40,11 @@ export class SmtpChecker {
         reply: `checks of ${provider.providerType} providers are not supported yet`,
       };
     const { timeoutMs } = this.config.health;
+    const password = await this.providers.smtpPassword(provider.id);
     const transporter = nodemailer.createTransport(
       smtpConnectionOptions(
         provider,
-        await this.providers.smtpPassword(provider.id),
+        password,
         { connectionTimeoutMs: timeoutMs, greetingTimeoutMs: timeoutMs, socketTimeoutMs: timeoutMs },
         { name: this.config.sending.messageIdDomain, extraCaFile: this.config.sending.smtp.extraCaFile },
       ),
@@ -62,12 +64,8 @@ export class SmtpChecker {
         latencyMs: elapsed(),
         errorCode: typeof e.code === 'string' ? e.code.slice(0, 32) : 'UNKNOWN',
         smtpCode: typeof e.responseCode === 'number' ? e.responseCode : null,
-        reply: text
-          ? text
-              .replace(/\s+/g, ' ')
-              .replace(/(AUTH \S+) \S.*/i, '$1 [redacted]')
-              .slice(0, 300)
-          : null,
+        // Redacted before cutting to length, so that a cut cannot hide what to redact.
+        reply: text ? redactSmtpText(text.replace(/\s+/g, ' '), { user: provider.smtpUsername, pass: password }).slice(0, 300) : null,
       };
     } finally {
       clearTimeout(timer);

@@ -1,3 +1,5 @@
+import { redactAuthArgument } from '../credentials/credential-redactor.js';
+
 /**
  * What a failed send means for the message, decided from the fields nodemailer puts on its
  * errors (`code`, `responseCode`, `command`, `permanent`, and `timeoutType`/`originalCode` that
@@ -21,7 +23,10 @@ export interface ClassifiedFailure {
   command: string | null;
   /** A wait the server asked for in a 4xx reply ("try again in 30 seconds"). */
   retryAfterSeconds: number | null;
-  /** The server's reply (else the error's message), one line, at most 300 characters, AUTH arguments removed. */
+  /**
+   * The server's reply (else the error's message), one line, at most 300 characters, AUTH
+   * arguments removed. The transport has already taken the provider's credentials out of the error.
+   */
   reply: string | null;
 }
 
@@ -120,16 +125,8 @@ function isMidSessionLoss(e: NodemailerFields, code: string, command: string | n
 
 function replyText(e: NodemailerFields): string | null {
   const source = typeof e.response === 'string' && e.response.trim() ? e.response : typeof e.message === 'string' ? e.message : '';
-  const text = redactAuth(source.replace(/\s+/g, ' ').trim());
+  const text = redactAuthArgument(source.replace(/\s+/g, ' ').trim());
   return text ? text.slice(0, MAX_REPLY) : null;
-}
-
-/**
- * nodemailer never puts credentials in an error, but a server may echo the command it refused
- * ("501 Syntax: AUTH PLAIN dXNlcjpwYXNz"): keep the mechanism, drop what followed it.
- */
-function redactAuth(text: string): string {
-  return text.replace(/\bAUTH\s+([A-Za-z0-9_-]+)\s+\S.*$/i, (_all, mechanism: string) => `AUTH ${mechanism} [redacted]`);
 }
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };

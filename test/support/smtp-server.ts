@@ -16,8 +16,11 @@ export interface SmtpReply {
 export interface FaultPlan {
   /** `refuse-421` greets with "421 … try again in 30 seconds" and closes; `never-greet` accepts TCP (and TLS) and stays silent. */
   onConnect?: 'refuse-421' | 'never-greet';
-  /** Answers every AUTH with 535, whatever the credentials. */
-  onAuth?: 'fail-535';
+  /**
+   * `fail-535` answers every AUTH with 535, whatever the credentials; a function sees what the
+   * client sent (decoded) and may answer with a reply of its own, as a server echoing them would.
+   */
+  onAuth?: 'fail-535' | ((auth: { method: string; username: string; password: string }) => SmtpReply | undefined);
   /** A reply refuses the sender; `disconnect` and `hang` fail the session before any message byte was sent. */
   onMailFrom?: SmtpReply | 'disconnect' | 'hang';
   /** Called with each RCPT TO address; a reply rejects that recipient. */
@@ -33,6 +36,8 @@ export interface FaultPlan {
 export interface TestSmtpServerOptions {
   /** The only credentials AUTH PLAIN/LOGIN accept; without them AUTH is not offered. */
   auth?: { user: string; pass: string };
+  /** The mechanisms offered, in this order (nodemailer takes the first); default PLAIN then LOGIN. */
+  authMethods?: ('PLAIN' | 'LOGIN')[];
   /** Implicit TLS from the first byte (port 465 style). */
   secure?: boolean;
   /** Offer STARTTLS; AUTH is then refused until the client upgraded. */
@@ -102,7 +107,7 @@ export class TestSmtpServer {
       key: tls?.key,
       cert: tls?.cert,
       hideSTARTTLS: !options.starttls,
-      authMethods: ['PLAIN', 'LOGIN'],
+      authMethods: options.authMethods ?? ['PLAIN', 'LOGIN'],
       // smtp-server would still upgrade on an unadvertised STARTTLS; a server without it refuses the command.
       disabledCommands: [...(options.auth ? [] : ['AUTH']), ...(options.starttls ? [] : ['STARTTLS'])],
       authOptional: !options.requireAuth,
@@ -113,7 +118,13 @@ export class TestSmtpServer {
       closeTimeout: 100,
       onConnect: (session, callback) => this.onConnect(session, callback),
       onAuth: (auth, session, callback) => {
-        if (this.faults.onAuth === 'fail-535' || !this.options.auth) return callback(replyError(REPLIES['fail-535']));
+        const fault = this.faults.onAuth;
+        const reply =
+          typeof fault === 'function'
+            ? fault({ method: auth.method, username: auth.username ?? '', password: auth.password ?? '' })
+            : undefined;
+        if (reply) return callback(replyError(reply));
+        if (fault === 'fail-535' || !this.options.auth) return callback(replyError(REPLIES['fail-535']));
         const ok = auth.username === this.options.auth.user && auth.password === this.options.auth.pass;
         return ok ? callback(null, { user: auth.username }) : callback(replyError(REPLIES['fail-535']));
       },

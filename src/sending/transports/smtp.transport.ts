@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import type { SendingConfig } from '../../config/app-config.js';
+import { redactCredentials, scrubCredentials, type SmtpLogin } from '../../credentials/credential-redactor.js';
 import type { SendingProvider } from '../../providers/sending-provider.js';
 import { smtpConnectionOptions } from '../../providers/smtp-connection-options.js';
 import type { RejectedRecipient } from '../message.types.js';
@@ -19,8 +20,11 @@ type StreamingMail = {
  */
 export class SmtpTransport implements MailTransport {
   private readonly transporter: Transporter;
+  /** What a server's reply must not give back (some echo the AUTH command they refused). */
+  private readonly login: SmtpLogin;
 
   constructor(provider: SendingProvider, password: string | null, config: SendingConfig) {
+    this.login = { user: provider.smtpUsername, pass: password };
     this.transporter = nodemailer.createTransport({
       ...smtpConnectionOptions(provider, password, config.smtp, { name: config.messageIdDomain, extraCaFile: config.smtp.extraCaFile }),
       pool: true,
@@ -63,12 +67,13 @@ export class SmtpTransport implements MailTransport {
         attachments: mail.attachments.map((a) => ({ filename: a.filename, content: a.content, contentType: a.contentType ?? undefined })),
       } as SendMailOptions)
       .catch((err: unknown) => {
-        throw Object.assign(err as object, { messageWritten: progress.messageWritten });
+        throw Object.assign(scrubCredentials(err as object, this.login), { messageWritten: progress.messageWritten });
       });
+    const redact = (text: string | undefined) => (typeof text === 'string' ? redactCredentials(text, this.login) : null);
     const rejectedErrors = ((info as { rejectedErrors?: SmtpError[] }).rejectedErrors ?? []).map((e): RejectedRecipient => ({
       address: e.recipient ?? '',
       smtp_code: e.responseCode ?? null,
-      smtp_reply: e.response ?? null,
+      smtp_reply: redact(e.response),
     }));
     const rejected = (info.rejected as (string | { address: string })[]).map((r) => (typeof r === 'string' ? r : r.address));
     return {
@@ -76,7 +81,7 @@ export class SmtpTransport implements MailTransport {
       rejected: rejected.map(
         (address) => rejectedErrors.find((e) => e.address === address) ?? { address, smtp_code: null, smtp_reply: null },
       ),
-      reply: typeof info.response === 'string' ? info.response.slice(0, 300) : null,
+      reply: redact(info.response)?.slice(0, 300) ?? null,
     };
   }
 
