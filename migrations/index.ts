@@ -2,6 +2,13 @@ import { InitialSchema1764100000000 } from './1764100000000-initial-schema.js';
 import { RateLimits1764200000000 } from './1764200000000-rate-limits.js';
 import { Sending1764300000000 } from './1764300000000-sending.js';
 import { Health1764400000000 } from './1764400000000-health.js';
+import { DeliverySafety1764500000000 } from './1764500000000-delivery-safety.js';
 
 /** Applied in this order. A landed migration is never edited: add a new file instead. */
-export const migrations = [InitialSchema1764100000000, RateLimits1764200000000, Sending1764300000000, Health1764400000000];
+export const migrations = [
+  InitialSchema1764100000000,
+  RateLimits1764200000000,
+  Sending1764300000000,
+  Health1764400000000,
+  DeliverySafety1764500000000,
+];

@@ -385,8 +385,9 @@ describe('Sending durability: instances side by side, crashes, shutdowns and exp
     expect([orphan.status, held.status]).toEqual(['scheduled', 'scheduled']);
 
     const ds = t.app.get(DataSource);
-    await ds.query(
-      `UPDATE messages SET status = 'sending', lease_owner = 'dead', lease_expires_at = now() - interval '1 second' WHERE id = $1`,
+    const [[{ lease_token: deadToken }]] = await ds.query(
+      `UPDATE messages SET status = 'sending', lease_owner = 'dead', lease_token = nextval('message_lease_tokens'),
+              lease_expires_at = now() - interval '1 second' WHERE id = $1 RETURNING lease_token`,
       [orphan.id],
     );
     await ds.query(
@@ -398,7 +399,9 @@ describe('Sending durability: instances side by side, crashes, shutdowns and exp
     expect(done).toMatchObject({ status: 'sent', attempt_count: 1 });
     expect(done.attempts).toEqual([expect.objectContaining({ outcome: 'accepted' })]);
     // The dead owner's late write is fenced off.
-    expect(await t.app.get(MessagesRepository).markSent(String(orphan.id), 'dead', done.provider_id as number, [], false)).toBe(false);
+    expect(
+      await t.app.get(MessagesRepository).markSent({ id: String(orphan.id), token: deadToken }, done.provider_id as number, [], false),
+    ).toBe(false);
 
     // Twenty poll intervals later the live lease is still untouched and nothing else went out.
     await new Promise((r) => setTimeout(r, 1000));

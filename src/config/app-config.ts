@@ -11,6 +11,7 @@ export interface HealthConfig {
   retentionDays: number;
   failureThreshold: number;
   probeCooldownSeconds: number;
+  probeInitialSeconds: number;
 }
 
 export interface SendingConfig {
@@ -18,6 +19,7 @@ export interface SendingConfig {
   concurrency: number;
   pollIntervalMs: number;
   leaseSeconds: number;
+  maxUncertainAttempts: number;
   maxAgeSeconds: number;
   retryBaseSeconds: number;
   retryMaxSeconds: number;
@@ -74,6 +76,7 @@ export class AppConfig {
       concurrency: this.get('SEND_WORKER_CONCURRENCY'),
       pollIntervalMs: this.get('SEND_POLL_INTERVAL_MS'),
       leaseSeconds: this.get('SEND_LEASE_SECONDS'),
+      maxUncertainAttempts: this.get('SEND_MAX_UNCERTAIN_ATTEMPTS'),
       maxAgeSeconds: this.get('SEND_MAX_AGE_SECONDS'),
       retryBaseSeconds: this.get('SEND_RETRY_BASE_SECONDS'),
       retryMaxSeconds: this.get('SEND_RETRY_MAX_SECONDS'),
@@ -100,6 +103,7 @@ export class AppConfig {
       retentionDays: this.get('HEALTH_CHECK_RETENTION_DAYS'),
       failureThreshold: this.get('HEALTH_FAILURE_THRESHOLD'),
       probeCooldownSeconds: this.get('HEALTH_PROBE_COOLDOWN_SECONDS'),
+      probeInitialSeconds: this.get('HEALTH_PROBE_INITIAL_SECONDS'),
     };
   }
 

@@ -20,7 +20,10 @@ export const envSchema = Joi.object({
   SEND_WORKERS_ENABLED: Joi.boolean().default(true),
   SEND_WORKER_CONCURRENCY: Joi.number().integer().min(1).max(256).default(8),
   SEND_POLL_INTERVAL_MS: Joi.number().integer().min(10).max(60_000).default(500),
-  SEND_LEASE_SECONDS: Joi.number().integer().min(5).max(3600).default(300),
+  // Renewed every third of it while an attempt is in progress; what a crashed worker's messages wait before another claims them.
+  SEND_LEASE_SECONDS: Joi.number().integer().min(5).max(3600).default(60),
+  // Hand-overs of one message that may end with an unknown outcome (connection lost after DATA) before it fails rather than go out again.
+  SEND_MAX_UNCERTAIN_ATTEMPTS: Joi.number().integer().min(1).max(100).default(3),
   SEND_MAX_AGE_SECONDS: Joi.number().integer().min(1).default(86_400),
   SEND_RETRY_BASE_SECONDS: Joi.number().min(0.01).max(3600).default(30),
   SEND_RETRY_MAX_SECONDS: Joi.number().min(0.01).max(86_400).default(3600),
@@ -46,6 +49,8 @@ export const envSchema = Joi.object({
   HEALTH_CHECK_RETENTION_DAYS: Joi.number().integer().min(1).default(30),
   HEALTH_FAILURE_THRESHOLD: Joi.number().integer().min(1).max(1000).default(3),
   HEALTH_PROBE_COOLDOWN_SECONDS: Joi.number().integer().min(0).default(300),
+  // An unhealthy provider is checked again after this long, then after twice as long, up to HEALTH_PROBE_COOLDOWN_SECONDS.
+  HEALTH_PROBE_INITIAL_SECONDS: Joi.number().min(0.1).max(3600).default(5),
 }).unknown(true);
 
 export function validateEnv(raw: Record<string, unknown>): Record<string, unknown> {
@@ -54,11 +59,5 @@ export function validateEnv(raw: Record<string, unknown>): Record<string, unknow
     const problems = error.details.map((d) => `${d.path.join('.')}: ${d.message.replace(/"/g, '')}`);
     throw new Error(`Invalid configuration: ${problems.join('; ')}`);
   }
-  // A send that outlives its lease can be claimed by another worker and go out twice.
-  const smtpMs = Number(value.SMTP_CONNECTION_TIMEOUT_MS) + Number(value.SMTP_GREETING_TIMEOUT_MS) + Number(value.SMTP_SOCKET_TIMEOUT_MS);
-  if (Number(value.SEND_LEASE_SECONDS) * 1000 < smtpMs)
-    throw new Error(
-      `Invalid configuration: SEND_LEASE_SECONDS must be at least the SMTP connection, greeting and socket timeouts together (${Math.ceil(smtpMs / 1000)} s)`,
-    );
   return value as Record<string, unknown>;
 }

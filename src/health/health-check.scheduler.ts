@@ -8,12 +8,17 @@ import { HealthChecksRepository } from './health-checks.repository.js';
 import { ProviderHealthService } from './provider-health.service.js';
 
 const JOB = 'provider-health-checks';
+const PROBES = 'provider-recovery-probes';
 
-/** Runs a check round on HEALTH_CHECK_CRON, once per round across all instances. */
+/**
+ * Runs a check round on HEALTH_CHECK_CRON, once per round across all instances, and looks every
+ * second for unhealthy providers whose recovery probe is due (each probe is claimed by one instance).
+ */
 @Injectable()
 export class HealthCheckScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(HealthCheckScheduler.name);
   private readonly owner = randomUUID();
+  private probing = false;
 
   constructor(
     private readonly registry: SchedulerRegistry,
@@ -26,10 +31,28 @@ export class HealthCheckScheduler implements OnApplicationBootstrap, OnApplicati
     if (!this.config.health.enabled) return;
     const job: CronJob = CronJob.from({ cronTime: this.config.health.cron, onTick: (): Promise<void> => this.tick(job), start: true });
     this.registry.addCronJob(JOB, job as never);
+    const probeEveryMs = Math.min(1000, this.config.health.probeInitialSeconds * 1000);
+    this.registry.addInterval(
+      PROBES,
+      setInterval(() => void this.probe(), probeEveryMs),
+    );
   }
 
   onApplicationShutdown(): void {
     if (this.registry.doesExist('cron', JOB)) this.registry.deleteCronJob(JOB);
+    if (this.registry.doesExist('interval', PROBES)) this.registry.deleteInterval(PROBES);
+  }
+
+  private async probe(): Promise<void> {
+    if (this.probing) return;
+    this.probing = true;
+    try {
+      await this.health.probeDue();
+    } catch (err) {
+      this.logger.error({ err: loggableError(err) }, 'recovery probes failed');
+    } finally {
+      this.probing = false;
+    }
   }
 
   private async tick(job: CronJob): Promise<void> {

@@ -18,10 +18,15 @@ import { SmtpChecker, type CheckOutcome } from './smtp-checker.js';
  *                           └─N provider-side send failures in a row (HEALTH_FAILURE_THRESHOLD)
  *
  * - An active check (scheduled or POST health_check) sets healthy or unhealthy outright.
- * - Passive: each provider-side send failure counts; the N-th in a row makes it unhealthy. Any
- *   accepted send ends the streak (and heals an unhealthy provider).
- * - The sender skips unhealthy providers, except as a last-resort probe once
- *   HEALTH_PROBE_COOLDOWN_SECONDS have passed since it turned unhealthy; a probe that succeeds
+ * - Passive: each provider-side send failure, or outcome left unknown after DATA, counts; the
+ *   N-th in a row makes it unhealthy. Failures of attempts that were already in flight when the
+ *   last one was seen are the same outage and count once. Any accepted send ends the streak (and
+ *   heals an unhealthy provider).
+ * - Recovery probes: an unhealthy provider gets an active check HEALTH_PROBE_INITIAL_SECONDS after
+ *   it turned unhealthy, then after twice as long each time, up to HEALTH_PROBE_COOLDOWN_SECONDS.
+ *   When a provider comes back, messages that were waiting for any provider are due at once.
+ * - The sender skips unhealthy providers, except as a last-resort attempt once
+ *   HEALTH_PROBE_COOLDOWN_SECONDS have passed since it turned unhealthy; a send that succeeds
  *   brings it back. New connection settings return it to unknown.
  * - `unknown` providers are used (they have not failed yet).
  */
@@ -29,6 +34,7 @@ import { SmtpChecker, type CheckOutcome } from './smtp-checker.js';
 export class ProviderHealthService {
   private readonly logger = new Logger(ProviderHealthService.name);
   private readonly config: HealthConfig;
+  private readonly recoveryListeners: ((provider: SendingProvider) => Promise<void>)[] = [];
 
   constructor(
     private readonly providers: ProvidersService,
@@ -38,6 +44,11 @@ export class ProviderHealthService {
     config: AppConfig,
   ) {
     this.config = config.health;
+  }
+
+  /** Called whenever a provider comes back from unhealthy (a check or a send proved it works). */
+  onRecovered(listener: (provider: SendingProvider) => Promise<void>): void {
+    this.recoveryListeners.push(listener);
   }
 
   /** Seed section 7: a live check now. */
@@ -67,30 +78,52 @@ export class ProviderHealthService {
     return { checked: total, unhealthy };
   }
 
+  /** Checks the unhealthy providers whose recovery probe is due (claimed once across instances). */
+  async probeDue(): Promise<number> {
+    const ids = await this.providers.claimDueProbes(this.clock.now(), this.config.probeInitialSeconds, this.config.probeCooldownSeconds);
+    await Promise.all(
+      ids.map(async (id) => {
+        const provider = await this.providers.forSending(id);
+        if (provider) await this.checkAndRecord(provider, 'scheduled');
+      }),
+    );
+    return ids.length;
+  }
+
   async history(id: number, page: number, size: number): Promise<{ count: number; rows: HealthCheckRow[] }> {
     if (!(await this.providers.forSending(id))) throw AppError.notFound();
     return this.checks.history(id, size, (page - 1) * size);
   }
 
-  /** Passive detection: called by the sender after each attempt. */
-  async recordSendOutcome(provider: SendingProvider, providerFault: boolean, error: string | null): Promise<void> {
+  /** Passive detection: called by the sender after each attempt, with the time the attempt started. */
+  async recordSendOutcome(provider: SendingProvider, providerFault: boolean, error: string | null, startedAt: Date): Promise<void> {
     if (!providerFault) {
       // Nothing to reset in the common case, so no write on the hot path.
       if (provider.consecutiveFailures === 0 && provider.healthStatus !== 'unhealthy') return;
-      if (await this.providers.recordSendSuccess(provider.id))
+      if ((await this.providers.recordSendSuccess(provider.id)) && provider.healthStatus === 'unhealthy') {
         this.logger.log({ providerId: provider.id, provider: provider.name }, 'provider healthy again after a successful send');
+        await this.recovered(provider);
+      }
       return;
     }
-    const status = await this.providers.recordSendFailure(
-      provider.id,
-      this.config.failureThreshold,
-      this.clock.now(),
-      (error ?? 'send failed').slice(0, 300),
-    );
+    const status = await this.providers.recordSendFailure(provider.id, {
+      threshold: this.config.failureThreshold,
+      startedAt,
+      at: this.clock.now(),
+      error: (error ?? 'send failed').slice(0, 300),
+      probeAfterSeconds: this.config.probeInitialSeconds,
+    });
     if (status === 'unhealthy' && provider.healthStatus !== 'unhealthy')
       this.logger.warn(
         { providerId: provider.id, provider: provider.name, error },
         `provider unhealthy after ${this.config.failureThreshold} failed sends in a row`,
+      );
+  }
+
+  private async recovered(provider: SendingProvider): Promise<void> {
+    for (const listener of this.recoveryListeners)
+      await listener(provider).catch((err: unknown) =>
+        this.logger.error({ err: loggableError(err), providerId: provider.id }, 'could not act on a provider recovery'),
       );
   }
 
@@ -113,7 +146,11 @@ export class ProviderHealthService {
       smtp_code: outcome.smtpCode,
       smtp_reply: outcome.reply,
     });
-    await this.providers.recordCheck(provider.id, outcome.healthy, at, error);
+    const was = await this.providers.recordCheck(provider.id, outcome.healthy, at, error, this.config.probeInitialSeconds);
+    if (outcome.healthy && was === 'unhealthy') {
+      this.logger.log({ providerId: provider.id, provider: provider.name, trigger }, 'provider healthy again after a check');
+      await this.recovered(provider);
+    }
     if (!outcome.healthy) this.logger.warn({ providerId: provider.id, provider: provider.name, error, trigger }, 'health check failed');
     return { outcome, at };
   }

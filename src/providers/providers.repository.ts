@@ -5,6 +5,16 @@ import { AppError } from '../common/errors/app-error.js';
 import type { HealthStatus, Priority, ProviderType } from './provider.constants.js';
 import { ProviderEntity } from './provider.entity.js';
 
+/**
+ * SET clauses that schedule the first recovery probe when a provider turns unhealthy (and clear
+ * the schedule when it is healthy); `unhealthy` is the SQL condition for the new state.
+ */
+const PROBE_SCHEDULE_ON_TRANSITION = (was: string, unhealthy: string, at: string, after: string) => `
+  next_probe_at = CASE WHEN NOT (${unhealthy}) THEN NULL
+                       WHEN ${was} <> 'unhealthy' THEN ${at}::timestamptz + make_interval(secs => ${after}::float8)
+                       ELSE next_probe_at END,
+  probe_attempts = CASE WHEN ${was} = 'unhealthy' AND (${unhealthy}) THEN probe_attempts ELSE 0 END`;
+
 /** Arbitrary constant: serialises changes of the default flag between instances. */
 const DEFAULT_FLAG_LOCK_KEY = 7_201_003;
 
@@ -79,32 +89,49 @@ export class ProvidersRepository {
     });
   }
 
-  /** An active check's verdict: healthy resets the failure count; unhealthy starts the clock. */
-  async recordCheck(id: number, healthy: boolean, at: Date, error: string | null): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE providers SET
-         health_status = CASE WHEN $2 THEN 'healthy' ELSE 'unhealthy' END,
-         last_health_check = $3, last_error = $4,
-         consecutive_failures = CASE WHEN $2 THEN 0 ELSE consecutive_failures END,
-         unhealthy_since = CASE WHEN $2 THEN NULL ELSE coalesce(unhealthy_since, $3) END
-       WHERE id = $1`,
-      [id, healthy, at, error],
+  /**
+   * An active check's verdict: healthy resets the failure count and the probes; unhealthy starts
+   * the clock, and the first recovery probe `probeAfterSeconds` later. Answers the status before.
+   */
+  async recordCheck(id: number, healthy: boolean, at: Date, error: string | null, probeAfterSeconds: number): Promise<string | null> {
+    const rows = returningRows<{ was: string }>(
+      await this.dataSource.query(
+        `WITH before AS (SELECT health_status FROM providers WHERE id = $1 FOR UPDATE)
+         UPDATE providers p SET
+           health_status = CASE WHEN $2 THEN 'healthy' ELSE 'unhealthy' END,
+           last_health_check = $3, last_error = $4,
+           consecutive_failures = CASE WHEN $2 THEN 0 ELSE p.consecutive_failures END,
+           unhealthy_since = CASE WHEN $2 THEN NULL ELSE coalesce(p.unhealthy_since, $3) END,
+           ${PROBE_SCHEDULE_ON_TRANSITION('before.health_status', 'NOT $2', '$3', '$5')}
+         FROM before WHERE p.id = $1 RETURNING before.health_status AS was`,
+        [id, healthy, at, error, probeAfterSeconds],
+      ),
     );
+    return rows[0]?.was ?? null;
   }
 
   /**
-   * A provider-side send failure; the threshold-th in a row turns the provider unhealthy.
-   * Returns the health status after the update, or null for an unknown provider.
+   * A provider-side send failure (or an outcome left unknown); the threshold-th in a row turns the
+   * provider unhealthy. Attempts that started before the last failure was seen belong to the same
+   * outage (a burst in flight) and count once. Returns the health status after the update.
    */
-  async recordSendFailure(id: number, threshold: number, at: Date, error: string): Promise<string | null> {
+  async recordSendFailure(
+    id: number,
+    opts: { threshold: number; startedAt: Date; at: Date; error: string; probeAfterSeconds: number },
+  ): Promise<string | null> {
+    const newObservation = '(last_failure_at IS NULL OR $5 > last_failure_at)';
+    const failures = `consecutive_failures + CASE WHEN ${newObservation} THEN 1 ELSE 0 END`;
+    const unhealthy = `(health_status = 'unhealthy' OR ${failures} >= $2)`;
     const rows = returningRows<{ health_status: string }>(
       await this.dataSource.query(
         `UPDATE providers SET
-           consecutive_failures = consecutive_failures + 1, last_error = $4,
-           health_status = CASE WHEN consecutive_failures + 1 >= $2 THEN 'unhealthy' ELSE health_status END,
-           unhealthy_since = CASE WHEN consecutive_failures + 1 >= $2 THEN coalesce(unhealthy_since, $3) ELSE unhealthy_since END
+           consecutive_failures = ${failures}, last_error = $4,
+           last_failure_at = greatest(last_failure_at, $3),
+           health_status = CASE WHEN ${unhealthy} THEN 'unhealthy' ELSE health_status END,
+           unhealthy_since = CASE WHEN ${unhealthy} THEN coalesce(unhealthy_since, $3) ELSE unhealthy_since END,
+           ${PROBE_SCHEDULE_ON_TRANSITION('health_status', unhealthy, '$3', '$6')}
          WHERE id = $1 RETURNING health_status`,
-        [id, threshold, at, error],
+        [id, opts.threshold, opts.at, opts.error, opts.startedAt, opts.probeAfterSeconds],
       ),
     );
     return rows[0]?.health_status ?? null;
@@ -115,13 +142,31 @@ export class ProvidersRepository {
     // Conditional, so the common case (nothing to reset) writes nothing.
     const rows = returningRows(
       await this.dataSource.query(
-        `UPDATE providers SET consecutive_failures = 0, unhealthy_since = NULL,
+        `UPDATE providers SET consecutive_failures = 0, unhealthy_since = NULL, next_probe_at = NULL, probe_attempts = 0,
            health_status = CASE WHEN health_status = 'unhealthy' THEN 'healthy' ELSE health_status END
          WHERE id = $1 AND (consecutive_failures <> 0 OR health_status = 'unhealthy') RETURNING id`,
         [id],
       ),
     );
     return rows.length > 0;
+  }
+
+  /**
+   * Claims the recovery probes due now, once across all instances: each claimed provider's next
+   * probe moves out by the initial interval doubled per probe so far, up to `maxSeconds`.
+   */
+  async claimDueProbes(now: Date, initialSeconds: number, maxSeconds: number): Promise<number[]> {
+    const rows = returningRows<{ id: number }>(
+      await this.dataSource.query(
+        `UPDATE providers SET
+           next_probe_at = $1::timestamptz + make_interval(secs => least($3::float8, $2::float8 * power(2, probe_attempts + 1))),
+           probe_attempts = least(probe_attempts + 1, 30)
+         WHERE health_status = 'unhealthy' AND is_active AND deleted_at IS NULL AND next_probe_at <= $1
+         RETURNING id`,
+        [now, initialSeconds, maxSeconds],
+      ),
+    );
+    return rows.map((r) => r.id);
   }
 
   /** Ids of every row holding a secret, soft-deleted ones included: their tokens must stay readable. */

@@ -167,12 +167,20 @@ export class ProvidersService {
     );
   }
 
-  async recordCheck(id: number, healthy: boolean, at: Date, error: string | null): Promise<void> {
-    await this.providers.recordCheck(id, healthy, at, error);
+  /** Answers the health status before the check. */
+  async recordCheck(id: number, healthy: boolean, at: Date, error: string | null, probeAfterSeconds: number): Promise<string | null> {
+    return this.providers.recordCheck(id, healthy, at, error, probeAfterSeconds);
   }
 
-  async recordSendFailure(id: number, threshold: number, at: Date, error: string): Promise<string | null> {
-    return this.providers.recordSendFailure(id, threshold, at, error);
+  async recordSendFailure(
+    id: number,
+    opts: { threshold: number; startedAt: Date; at: Date; error: string; probeAfterSeconds: number },
+  ): Promise<string | null> {
+    return this.providers.recordSendFailure(id, opts);
+  }
+
+  async claimDueProbes(now: Date, initialSeconds: number, maxSeconds: number): Promise<number[]> {
+    return this.providers.claimDueProbes(now, initialSeconds, maxSeconds);
   }
 
   async recordSendSuccess(id: number): Promise<boolean> {

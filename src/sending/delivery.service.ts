@@ -7,7 +7,8 @@ import type { SendingProvider } from '../providers/sending-provider.js';
 import { CLOCK, type Clock } from '../rate-limit/clock.js';
 import { RateLimitService } from '../rate-limit/rate-limit.service.js';
 import type { Reservation } from '../rate-limit/rate-limit.types.js';
-import type { MessageRow, RejectedRecipient } from './message.types.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import { leaseOf, type Lease, type MessageRow, type RejectedRecipient } from './message.types.js';
 import { MessagesRepository } from './messages.repository.js';
 import { classifySmtpFailure, type ClassifiedFailure } from './smtp-failure.js';
 import type { Delivered, OutgoingMail } from './transports/mail-transport.js';
@@ -37,6 +38,7 @@ export class DeliveryService {
     private readonly rateLimits: RateLimitService,
     private readonly transports: TransportRegistry,
     private readonly health: ProviderHealthService,
+    private readonly leases: LeaseKeeper,
     @Inject(CLOCK) private readonly clock: Clock,
     config: AppConfig,
   ) {
@@ -44,12 +46,25 @@ export class DeliveryService {
     this.probeCooldownMs = config.health.probeCooldownSeconds * 1000;
   }
 
-  async deliver(message: MessageRow, owner: string): Promise<void> {
+  /** Takes a message this worker has just claimed; its lease is kept alive until the result is written. */
+  async deliver(message: MessageRow): Promise<void> {
+    const lease = leaseOf(message);
+    this.leases.hold(lease);
+    try {
+      await this.deliverHeld(message, lease);
+    } finally {
+      this.leases.drop(lease);
+    }
+  }
+
+  private async deliverHeld(message: MessageRow, lease: Lease): Promise<void> {
     const candidates = await this.candidates(message);
     let lastError: string | null = candidates.length ? null : 'no active provider can take the message now';
     let notBefore: Date | null = null;
     let hint: number | null = null;
     let previous: SendingProvider | null = null;
+    // Whether a provider's trouble (not a limit) kept the message: it moves forward when one recovers.
+    let awaitingProvider = candidates.length === 0;
 
     for (const provider of candidates) {
       const reserved = await this.rateLimits.tryReserve(provider.id);
@@ -58,51 +73,111 @@ export class DeliveryService {
         if (reserved.notBefore && (!notBefore || reserved.notBefore < notBefore)) notBefore = reserved.notBefore;
         continue;
       }
-      if (previous) this.failedOver(message, previous, provider, lastError);
-      // The claim has just set the lease; only a later candidate needs it extended.
-      if (previous && !(await this.messages.renewLease(message.id, owner, this.clock.now(), this.config.leaseSeconds))) {
+      if (!this.leases.isHeld(lease)) {
         await this.rateLimits.release(reserved.reservation);
-        this.logger.warn({ messageId: message.id }, 'lost the lease on a message; another worker has it');
+        this.logger.warn({ messageId: message.id }, 'lost the lease on a message before sending it; another worker has it');
         return;
       }
-      const result = await this.attempt(message, provider, reserved.reservation);
+      if (previous) this.failedOver(message, previous, provider, lastError);
+      const result = await this.attempt(message, provider);
       if (result.ok) {
-        await this.messages.markSent(message.id, owner, provider.id, result.delivered.rejected, false);
+        await this.conclude(lease, provider, reserved.reservation, result, () =>
+          this.messages.markSent(lease, provider.id, result.delivered.rejected, false),
+        );
         return;
       }
       const { failure } = result;
       if (failure.kind === 'message') {
-        await this.messages.markFailed(message.id, owner, provider.id, `rejected by ${provider.name}: ${describeFailure(failure)}`);
+        const error = `rejected by ${provider.name}: ${describeFailure(failure)}`;
+        await this.conclude(lease, provider, reserved.reservation, result, () => this.messages.markFailed(lease, provider.id, error));
         return;
       }
       if (failure.kind === 'uncertain') {
-        // The provider may already have it: no failover now. Same Message-ID, same provider, later.
-        this.logger.warn(
-          { messageId: message.id, providerId: provider.id, code: failure.code },
-          'outcome unknown after DATA; retrying later',
-        );
-        await this.messages.reschedule(message.id, owner, this.backoffFrom(message, null), `outcome unknown: ${describeFailure(failure)}`, {
-          preferredProviderId: provider.id,
-          uncertain: true,
-        });
+        await this.conclude(lease, provider, reserved.reservation, result, () => this.afterUncertain(message, lease, provider, failure));
         return;
       }
       lastError = `${provider.name}: ${describeFailure(failure)}`;
       hint = failure.retryAfterSeconds ?? hint;
       previous = provider;
+      awaitingProvider = true;
     }
 
     if (this.clock.now().getTime() - message.created_at.getTime() >= this.config.maxAgeSeconds * 1000) {
-      await this.messages.markFailed(message.id, owner, null, `gave up after ${message.attempt_count} round(s): ${lastError}`);
+      await this.fenced(lease, () =>
+        this.messages.markFailed(lease, null, `gave up after ${message.attempt_count} round(s): ${lastError}`),
+      );
       return;
     }
-    await this.messages.reschedule(message.id, owner, this.backoffFrom(message, notBefore, hint), lastError, {
-      preferredProviderId: message.preferred_provider_id,
+    await this.fenced(lease, () =>
+      this.messages.reschedule(lease, this.backoffFrom(message, notBefore, hint), lastError, {
+        preferredProviderId: message.preferred_provider_id,
+        awaitingProvider,
+      }),
+    );
+  }
+
+  /**
+   * The provider may already have it: no failover now, the same Message-ID through the same
+   * provider later — but only so many times. Past SEND_MAX_UNCERTAIN_ATTEMPTS hand-overs the
+   * message fails: sending it again (anywhere) could only add copies.
+   */
+  private afterUncertain(message: MessageRow, lease: Lease, provider: SendingProvider, failure: ClassifiedFailure): Promise<boolean> {
+    const handedOver = message.uncertain_count + 1;
+    if (handedOver >= this.config.maxUncertainAttempts) {
+      this.logger.warn(
+        { messageId: message.id, providerId: provider.id, code: failure.code, handedOver },
+        'outcome unknown after DATA too many times; not sending the message again',
+      );
+      return this.messages.markFailed(
+        lease,
+        provider.id,
+        `outcome unknown ${handedOver} times (last through ${provider.name}: ${describeFailure(failure)}); ` +
+          'not sent again to avoid more copies; it may have been delivered',
+        { uncertain: true },
+      );
+    }
+    this.logger.warn({ messageId: message.id, providerId: provider.id, code: failure.code }, 'outcome unknown after DATA; retrying later');
+    return this.messages.reschedule(lease, this.backoffFrom(message, null), `outcome unknown: ${describeFailure(failure)}`, {
+      preferredProviderId: provider.id,
+      uncertain: true,
     });
   }
 
-  /** One attempt through one provider, recorded; the reservation is committed or released here. */
-  async attempt(message: MessageRow, provider: SendingProvider, reservation: Reservation): Promise<AttemptResult> {
+  /**
+   * Writes an attempt's outcome under the claim's fence, then settles the limits reservation:
+   * the send counts (accepted, or possibly accepted) only if the write won. A write that lost
+   * means another claim owns the message now; that one's result is the one that counts.
+   */
+  async conclude(
+    lease: Lease,
+    provider: SendingProvider,
+    reservation: Reservation,
+    result: AttemptResult,
+    write: () => Promise<boolean>,
+  ): Promise<void> {
+    const won = await this.fenced(lease, write, provider);
+    if (won && (result.ok || result.failure.kind === 'uncertain')) await this.rateLimits.commit(reservation);
+    else await this.rateLimits.release(reservation);
+  }
+
+  /** Runs a fenced write; a rejected one is logged and counted, never silent. */
+  private async fenced(lease: Lease, write: () => Promise<boolean>, provider?: SendingProvider): Promise<boolean> {
+    if (await write()) return true;
+    this.logger.warn(
+      { messageId: lease.id, leaseToken: lease.token, providerId: provider?.id },
+      provider
+        ? 'discarded the result of an attempt whose claim had been taken over; the message may go out twice'
+        : 'discarded a retry decision whose claim had been taken over',
+    );
+    if (provider)
+      await this.messages
+        .recordStaleResult(provider.id, this.clock.now())
+        .catch((err: unknown) => this.logger.error({ err: loggableError(err) }, 'could not count a stale result'));
+    return false;
+  }
+
+  /** One attempt through one provider, recorded with its effect on the provider's health. */
+  async attempt(message: MessageRow, provider: SendingProvider): Promise<AttemptResult> {
     const startedAt = this.clock.now();
     const t0 = performance.now();
     let result: AttemptResult;
@@ -115,17 +190,15 @@ export class DeliveryService {
       const failure = classifySmtpFailure(err, written === undefined ? undefined : { messageWritten: written });
       result = { ok: false, failure, ms: Math.round(performance.now() - t0) };
     }
-    // Uncertain counts as sent for the limits: the provider may have taken it.
-    if (result.ok || result.failure.kind === 'uncertain') await this.rateLimits.commit(reservation);
-    else await this.rateLimits.release(reservation);
-    // Passive health: only the provider's own failures count against it; a rejected message
-    // still shows a working server. An uncertain outcome says nothing either way.
-    if (result.ok || result.failure.kind !== 'uncertain')
-      await this.health.recordSendOutcome(
-        provider,
-        !result.ok && result.failure.kind === 'provider',
-        result.ok ? null : describeFailure(result.failure),
-      );
+    // Passive health: the provider's own failures count against it, and so does an outcome left
+    // unknown (a provider that keeps dropping after DATA is not working); a rejected message
+    // still shows a working server.
+    await this.health.recordSendOutcome(
+      provider,
+      !result.ok && result.failure.kind !== 'message',
+      result.ok ? null : describeFailure(result.failure),
+      startedAt,
+    );
     await this.messages.recordAttempt({
       message_id: message.id,
       provider_id: provider.id,

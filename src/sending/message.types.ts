@@ -44,7 +44,12 @@ export interface MessageRow {
   attempt_count: number;
   lease_owner: string | null;
   lease_expires_at: Date | null;
+  /** The current claim's fence: only its holder may write a final state. */
+  lease_token: string | null;
   outcome_uncertain: boolean;
+  /** Hand-overs that ended with an unknown outcome. */
+  uncertain_count: number;
+  awaiting_provider: boolean;
   rejected_recipients: RejectedRecipient[];
   last_error: string | null;
   created_at: Date;
@@ -89,6 +94,17 @@ export type NewMessage = Pick<
   | 'pinned_provider_id'
   | 'send_at'
   | 'next_attempt_at'
-> & { lease_owner?: string | null; lease_expires_at?: Date | null };
+> & { lease_owner?: string | null; lease_expires_at?: Date | null; lease_token?: string | null };
+
+/** One claim of one message: the fencing token that claim was given. */
+export interface Lease {
+  id: string;
+  token: string;
+}
+
+export function leaseOf(row: Pick<MessageRow, 'id' | 'lease_token'>): Lease {
+  if (row.lease_token === null) throw new Error(`message ${row.id} is not claimed`);
+  return { id: row.id, token: String(row.lease_token) };
+}
 
 export type NewAttempt = Omit<AttemptRow, 'id'>;

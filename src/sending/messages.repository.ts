@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { returningRows } from '../providers/providers.repository.js';
-import type { AttemptRow, MessageRow, MessageStatus, NewAttempt, NewMessage, RejectedRecipient } from './message.types.js';
+import type { AttemptRow, Lease, MessageRow, MessageStatus, NewAttempt, NewMessage, RejectedRecipient } from './message.types.js';
 
 const INSERT_COLUMNS = [
   'api_key_id',
@@ -27,6 +27,7 @@ const INSERT_COLUMNS = [
   'next_attempt_at',
   'lease_owner',
   'lease_expires_at',
+  'lease_token',
 ] as const;
 const JSON_COLUMNS = new Set(['to_addresses', 'cc_addresses', 'bcc_addresses', 'headers', 'attachments']);
 
@@ -103,13 +104,13 @@ export class MessagesRepository {
 
   /**
    * Claims up to `limit` messages for this worker: first those whose lease expired (their worker
-   * died), then those due. SKIP LOCKED lets any number of instances claim side by side without
-   * ever taking the same message.
+   * died or lost touch), then those due. SKIP LOCKED lets any number of instances claim side by
+   * side without ever taking the same message. Each claim gets a new lease token: the fence.
    */
   async claim(owner: string, limit: number, now: Date, leaseSeconds: number): Promise<MessageRow[]> {
     const claimed = await this.returning<MessageRow>(
       `UPDATE messages SET status = 'sending', lease_owner = $1, lease_expires_at = $2::timestamptz + make_interval(secs => $3),
-              attempt_count = attempt_count + 1, updated_at = now()
+              lease_token = nextval('message_lease_tokens'), attempt_count = attempt_count + 1, updated_at = now()
         WHERE id IN (SELECT id FROM messages WHERE status = 'sending' AND lease_expires_at < $2
                      ORDER BY lease_expires_at LIMIT $4 FOR UPDATE SKIP LOCKED)
         RETURNING *`,
@@ -118,7 +119,8 @@ export class MessagesRepository {
     if (claimed.length >= limit) return claimed;
     const due = await this.returning<MessageRow>(
       `UPDATE messages SET status = 'sending', lease_owner = $1, lease_expires_at = $2::timestamptz + make_interval(secs => $3),
-              attempt_count = attempt_count + 1, updated_at = now()
+              lease_token = nextval('message_lease_tokens'), attempt_count = attempt_count + 1, awaiting_provider = false,
+              updated_at = now()
         WHERE id IN (SELECT id FROM messages WHERE status IN ('queued', 'scheduled') AND next_attempt_at <= $2
                      ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)
         RETURNING *`,
@@ -127,60 +129,91 @@ export class MessagesRepository {
     return claimed.concat(due);
   }
 
-  /** Extends the lease before a long step; false if this worker no longer holds the message. */
-  async renewLease(id: string, owner: string, now: Date, leaseSeconds: number): Promise<boolean> {
-    const rows = await this.returning<unknown>(
-      `UPDATE messages SET lease_expires_at = $3::timestamptz + make_interval(secs => $4)
-        WHERE id = $1 AND lease_owner = $2 AND status = 'sending' RETURNING id`,
-      [id, owner, now, leaseSeconds],
-    );
-    return rows.length > 0;
+  /** A lease token for a message this process inserts already claimed (a provider test). */
+  async nextLeaseToken(): Promise<string> {
+    const [{ token }] = await this.dataSource.query(`SELECT nextval('message_lease_tokens')::text AS token`);
+    return token as string;
   }
 
-  // The final writes are fenced by the lease: a worker that lost its message changes nothing.
+  /** Extends every lease still held, in one statement; answers the ids whose lease is still ours. */
+  async renewLeases(leases: Lease[], now: Date, leaseSeconds: number): Promise<Set<string>> {
+    if (!leases.length) return new Set();
+    const rows = await this.returning<{ id: string }>(
+      `UPDATE messages m SET lease_expires_at = $3::timestamptz + make_interval(secs => $4)
+         FROM unnest($1::bigint[], $2::bigint[]) AS held (id, token)
+        WHERE m.id = held.id AND m.lease_token = held.token AND m.status = 'sending'
+        RETURNING m.id::text AS id`,
+      [leases.map((l) => l.id), leases.map((l) => l.token), now, leaseSeconds],
+    );
+    return new Set(rows.map((r) => r.id));
+  }
 
-  async markSent(id: string, owner: string, providerId: number, rejected: RejectedRecipient[], uncertain: boolean): Promise<boolean> {
+  // The final writes are fenced by the lease token: a worker whose claim was taken over changes nothing.
+
+  async markSent(lease: Lease, providerId: number, rejected: RejectedRecipient[], uncertain: boolean): Promise<boolean> {
     const rows = await this.returning<unknown>(
       `UPDATE messages SET status = 'sent', provider_id = $3, rejected_recipients = $4, outcome_uncertain = outcome_uncertain OR $5,
-              sent_at = now(), updated_at = now(), lease_owner = NULL, lease_expires_at = NULL, last_error = NULL
-        WHERE id = $1 AND lease_owner = $2 AND status = 'sending' RETURNING id`,
-      [id, owner, providerId, JSON.stringify(rejected), uncertain],
+              sent_at = now(), updated_at = now(), lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL, last_error = NULL
+        WHERE id = $1 AND lease_token = $2 AND status = 'sending' RETURNING id`,
+      [lease.id, lease.token, providerId, JSON.stringify(rejected), uncertain],
     );
     return rows.length > 0;
   }
 
   async markFailed(
-    id: string,
-    owner: string,
+    lease: Lease,
     providerId: number | null,
     error: string,
-    rejected: RejectedRecipient[] = [],
+    opts: { rejected?: RejectedRecipient[]; uncertain?: boolean } = {},
   ): Promise<boolean> {
     const rows = await this.returning<unknown>(
       `UPDATE messages SET status = 'failed', provider_id = coalesce($3, provider_id), last_error = $4, rejected_recipients = $5,
-              failed_at = now(), updated_at = now(), lease_owner = NULL, lease_expires_at = NULL
-        WHERE id = $1 AND lease_owner = $2 AND status = 'sending' RETURNING id`,
-      [id, owner, providerId, error, JSON.stringify(rejected)],
+              outcome_uncertain = outcome_uncertain OR $6, uncertain_count = uncertain_count + $6::int,
+              failed_at = now(), updated_at = now(), lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL
+        WHERE id = $1 AND lease_token = $2 AND status = 'sending' RETURNING id`,
+      [lease.id, lease.token, providerId, error, JSON.stringify(opts.rejected ?? []), opts.uncertain ?? false],
     );
     return rows.length > 0;
   }
 
-  /** Back to the queue until `at`; `preferredProviderId` is tried first then (after an uncertain outcome). */
+  /**
+   * Back to the queue until `at`. `preferredProviderId` is tried first then (after an uncertain
+   * outcome, which is also counted); `awaitingProvider` marks a message no provider could take,
+   * which moves forward as soon as one recovers.
+   */
   async reschedule(
-    id: string,
-    owner: string,
+    lease: Lease,
     at: Date,
     error: string | null,
-    opts: { preferredProviderId?: number | null; uncertain?: boolean } = {},
+    opts: { preferredProviderId?: number | null; uncertain?: boolean; awaitingProvider?: boolean } = {},
   ): Promise<boolean> {
     const rows = await this.returning<unknown>(
       `UPDATE messages SET status = 'queued', next_attempt_at = $3, last_error = coalesce($4, last_error),
-              preferred_provider_id = $5, outcome_uncertain = outcome_uncertain OR $6,
-              updated_at = now(), lease_owner = NULL, lease_expires_at = NULL
-        WHERE id = $1 AND lease_owner = $2 AND status = 'sending' RETURNING id`,
-      [id, owner, at, error, opts.preferredProviderId ?? null, opts.uncertain ?? false],
+              preferred_provider_id = $5, outcome_uncertain = outcome_uncertain OR $6, uncertain_count = uncertain_count + $6::int,
+              awaiting_provider = $7, updated_at = now(), lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL
+        WHERE id = $1 AND lease_token = $2 AND status = 'sending' RETURNING id`,
+      [lease.id, lease.token, at, error, opts.preferredProviderId ?? null, opts.uncertain ?? false, opts.awaitingProvider ?? false],
     );
     return rows.length > 0;
+  }
+
+  /** A provider recovered: messages that were waiting for any provider are due now. */
+  async wakeAwaitingProvider(now: Date): Promise<number> {
+    const rows = await this.returning<unknown>(
+      `UPDATE messages SET next_attempt_at = $1, awaiting_provider = false
+        WHERE status = 'queued' AND awaiting_provider AND next_attempt_at > $1 RETURNING id`,
+      [now],
+    );
+    return rows.length;
+  }
+
+  /** An attempt's result was discarded because its claim had been taken over: counted per provider and day. */
+  async recordStaleResult(providerId: number, at: Date): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO provider_daily_stats AS s (provider_id, day, stale_results) VALUES ($1, ($2::timestamptz AT TIME ZONE 'UTC')::date, 1)
+       ON CONFLICT (provider_id, day) DO UPDATE SET stale_results = s.stale_results + 1`,
+      [providerId, at],
+    );
   }
 
   /** Records one attempt and adds it to the provider's daily aggregate, in one statement. */

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { AppConfig, type SendingConfig } from '../config/app-config.js';
 import { CLOCK, type Clock } from '../rate-limit/clock.js';
+import { ProviderHealthService } from '../health/provider-health.service.js';
 import { DeliveryService } from './delivery.service.js';
 import { MessagesRepository } from './messages.repository.js';
 
@@ -26,6 +27,7 @@ export class SendWorker implements OnApplicationBootstrap, BeforeApplicationShut
   constructor(
     private readonly messages: MessagesRepository,
     private readonly delivery: DeliveryService,
+    private readonly health: ProviderHealthService,
     @Inject(CLOCK) private readonly clock: Clock,
     config: AppConfig,
   ) {
@@ -33,6 +35,10 @@ export class SendWorker implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   onApplicationBootstrap(): void {
+    // Whichever instance sees a provider recover makes the waiting messages due, for every worker.
+    this.health.onRecovered(async () => {
+      if ((await this.messages.wakeAwaitingProvider(this.clock.now())) > 0) this.wake();
+    });
     if (!this.config.workersEnabled) return;
     this.running = true;
     this.loop = this.run();
@@ -67,7 +73,7 @@ export class SendWorker implements OnApplicationBootstrap, BeforeApplicationShut
         try {
           const batch = await this.messages.claim(this.owner, free, this.clock.now(), this.config.leaseSeconds);
           claimed = batch.length;
-          for (const message of batch) this.track(this.delivery.deliver(message, this.owner));
+          for (const message of batch) this.track(this.delivery.deliver(message));
         } catch (err) {
           this.logger.error({ err: loggableError(err) }, 'claiming messages failed; retrying after the poll interval');
         }

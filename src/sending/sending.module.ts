@@ -3,6 +3,7 @@ import { HealthModule } from '../health/health.module.js';
 import { ProvidersModule } from '../providers/providers.module.js';
 import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { DeliveryService } from './delivery.service.js';
+import { LeaseKeeper } from './lease-keeper.js';
 import { MessagesRepository } from './messages.repository.js';
 import { SendWorker } from './send-worker.js';
 import { SendingController } from './sending.controller.js';
@@ -12,6 +13,6 @@ import { TransportRegistry } from './transports/transport-registry.js';
 @Module({
   imports: [ProvidersModule, RateLimitModule, HealthModule],
   controllers: [SendingController],
-  providers: [MessagesRepository, TransportRegistry, DeliveryService, SendWorker, SendingService],
+  providers: [MessagesRepository, LeaseKeeper, TransportRegistry, DeliveryService, SendWorker, SendingService],
 })
 export class SendingModule {}

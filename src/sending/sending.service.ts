@@ -13,6 +13,7 @@ import type { ProviderTestResultDto } from './dto/provider-test.dto.js';
 import { MAX_RECIPIENTS, type SendMessageDto } from './dto/send-message.dto.js';
 import type { AttemptRow, MessageRow } from './message.types.js';
 import { MessagesRepository } from './messages.repository.js';
+import { LeaseKeeper } from './lease-keeper.js';
 import { SendWorker } from './send-worker.js';
 
 export type SendOutcome = { message: MessageResponseDto; created: boolean };
@@ -30,6 +31,7 @@ export class SendingService {
     private readonly rateLimits: RateLimitService,
     private readonly delivery: DeliveryService,
     private readonly worker: SendWorker,
+    private readonly leases: LeaseKeeper,
     @Inject(CLOCK) private readonly clock: Clock,
     config: AppConfig,
   ) {
@@ -140,6 +142,7 @@ export class SendingService {
     }
     const owner = `test:${randomUUID()}`;
     const now = this.clock.now();
+    const token = await this.messages.nextLeaseToken();
     const row = (await this.messages.insert({
       api_key_id: null,
       idempotency_key: null,
@@ -163,26 +166,38 @@ export class SendingService {
       next_attempt_at: now,
       lease_owner: owner,
       lease_expires_at: new Date(now.getTime() + this.config.leaseSeconds * 1000),
+      lease_token: token,
     })) as MessageRow;
-    const attempt = await this.delivery.attempt(row, provider, reserved.reservation);
-    const responseTime = Math.round(attempt.ms) / 1000;
-    if (attempt.ok) {
-      await this.messages.markSent(row.id, owner, provider.id, attempt.delivered.rejected, false);
-      return {
-        ok: true,
-        result: {
-          success: true,
-          message: 'Test email sent successfully',
-          provider_name: provider.name,
-          response_time: responseTime,
-          message_id: row.message_id,
-        },
-      };
+    // Held like a worker's claim, so a slow test send is never claimed and sent again by a worker.
+    const lease = { id: row.id, token };
+    this.leases.hold(lease);
+    try {
+      const attempt = await this.delivery.attempt(row, provider);
+      const responseTime = Math.round(attempt.ms) / 1000;
+      if (attempt.ok) {
+        await this.delivery.conclude(lease, provider, reserved.reservation, attempt, () =>
+          this.messages.markSent(lease, provider.id, attempt.delivered.rejected, false),
+        );
+        return {
+          ok: true,
+          result: {
+            success: true,
+            message: 'Test email sent successfully',
+            provider_name: provider.name,
+            response_time: responseTime,
+            message_id: row.message_id,
+          },
+        };
+      }
+      const f = attempt.failure;
+      const error = `SMTP Error: ${[f.code, f.responseCode, f.reply].filter((x) => x !== null && x !== '').join(' ')}`;
+      await this.delivery.conclude(lease, provider, reserved.reservation, attempt, () =>
+        this.messages.markFailed(lease, provider.id, error, { uncertain: f.kind === 'uncertain' }),
+      );
+      return { ok: false, result: { success: false, error, provider_name: provider.name, response_time: responseTime } };
+    } finally {
+      this.leases.drop(lease);
     }
-    const f = attempt.failure;
-    const error = `SMTP Error: ${[f.code, f.responseCode, f.reply].filter((x) => x !== null && x !== '').join(' ')}`;
-    await this.messages.markFailed(row.id, owner, provider.id, error);
-    return { ok: false, result: { success: false, error, provider_name: provider.name, response_time: responseTime } };
   }
 
   /** Rules the DTO cannot express alone. */
