@@ -7,6 +7,7 @@ export interface AttemptTotals {
   attempts: number;
   accepted: number;
   response_time_ms_sum: number;
+  stale_results: number;
 }
 
 export interface FailoverCount {
@@ -25,7 +26,8 @@ export class ProviderStatsRepository {
 
   async attemptTotals(since: Date): Promise<AttemptTotals[]> {
     const rows: AttemptTotals[] = await this.dataSource.query(
-      `SELECT provider_id, sum(attempts)::int AS attempts, sum(accepted)::int AS accepted, sum(response_time_ms_sum)::float8 AS response_time_ms_sum
+      `SELECT provider_id, sum(attempts)::int AS attempts, sum(accepted)::int AS accepted, sum(response_time_ms_sum)::float8 AS response_time_ms_sum,
+              sum(stale_results)::int AS stale_results
          FROM provider_daily_stats WHERE day >= ($1::timestamptz AT TIME ZONE 'UTC')::date GROUP BY provider_id`,
       [since],
     );

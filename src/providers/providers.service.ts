@@ -217,6 +217,7 @@ export class ProvidersService {
         success_rate: t?.attempts ? Math.round((t.accepted / t.attempts) * 10_000) / 100 : null,
         average_response_time: t?.attempts ? Math.round(t.response_time_ms_sum / t.attempts) / 1000 : null,
         total_attempts: t?.attempts ?? 0,
+        stale_results: t?.stale_results ?? 0,
         failovers: failovers
           .filter((f) => f.from_provider_id === p.id)
           .map((f) => ({

@@ -191,9 +191,27 @@ export class TestSmtpServer {
     return this.received.slice(0, count);
   }
 
+  /** An outage: stops listening (connections are refused) and drops every open session, until `comeBack()`. */
+  async goDown(): Promise<void> {
+    for (const connection of this.server.connections) connection._socket.destroy();
+    await new Promise<void>((resolve) => this.server.server.close(() => resolve()));
+  }
+
+  /** Listens again on the same port after `goDown()`. */
+  async comeBack(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.server.once('error', reject);
+      this.server.server.listen(this.port, this.host, () => {
+        this.server.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
   /** Stops listening and drops every open session at once, hanging ones included. */
   async close(): Promise<void> {
     for (const connection of this.server.connections) connection._socket.destroy();
+    if (!this.server.server.listening) return; // down (`goDown()`) and never back
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 

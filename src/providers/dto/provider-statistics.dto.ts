@@ -52,5 +52,12 @@ export class ProviderStatisticsDto {
   })
   average_response_time: number | null;
   @ApiProperty({ description: 'Attempts recorded in the window.', example: 152 }) total_attempts: number;
+  @ApiProperty({
+    description:
+      'Attempts in the window whose result was discarded because their claim on the message had been taken over ' +
+      '(an instance lost touch with the database for a whole lease); each may have sent a message twice. Normally 0.',
+    example: 0,
+  })
+  stale_results: number;
   @ApiProperty({ type: [FailoverCountDto], description: 'Where messages went when this provider failed.' }) failovers: FailoverCountDto[];
 }
