@@ -2,7 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import fs from 'node:fs';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
+import { acquireProcessLock, LockHeldError } from './process-lock.js';
 
 /** Longest unix socket path the kernel accepts (sun_path is 108 bytes with the NUL). */
 const MAX_SOCKET_PATH = 107;
@@ -21,23 +21,30 @@ export interface EmbeddedPostgresHandle {
  */
 export async function startEmbeddedPostgres(dataDir: string, maxConnections: number): Promise<EmbeddedPostgresHandle> {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  let releaseLock: () => Promise<void>;
+  let releaseLock: () => void;
   try {
-    // A lock left by a killed process goes stale after 5 s; a restart waits that long for it.
-    releaseLock = await lockfile.lock(dataDir, {
-      lockfilePath: path.join(dataDir, 'service.lock'),
-      stale: 5_000,
-      update: 1_000,
-      retries: { retries: 7, minTimeout: 500, maxTimeout: 1_000 },
-    });
+    // Held for the life of the process: a busy or stopped holder keeps it, a dead one (even
+    // SIGKILLed) leaves it to the next start at once.
+    releaseLock = acquireProcessLock(path.join(dataDir, 'service.lock'));
   } catch (cause) {
+    if (!(cause instanceof LockHeldError)) throw cause;
     throw new Error(
-      `DATA_DIR ${dataDir} is in use by another instance of this service. The embedded database serves one ` +
-        `process only: stop the other one, or set DATABASE_URL to share a PostgreSQL server between instances.`,
+      `DATA_DIR ${dataDir} is in use by another instance of this service (process ${cause.holder.pid}). The ` +
+        `embedded database serves one process only: stop the other one, or set DATABASE_URL to share a ` +
+        `PostgreSQL server between instances.`,
       { cause },
     );
   }
 
+  try {
+    return await serve(dataDir, maxConnections, releaseLock);
+  } catch (err) {
+    releaseLock();
+    throw err;
+  }
+}
+
+async function serve(dataDir: string, maxConnections: number, releaseLock: () => void): Promise<EmbeddedPostgresHandle> {
   const db = await PGlite.create(path.join(dataDir, 'pgdata'));
   const socketDir = path.join(dataDir, 'run');
   const socketPath = path.join(socketDir, '.s.PGSQL.5432');
@@ -49,7 +56,12 @@ export async function startEmbeddedPostgres(dataDir: string, maxConnections: num
   const server = new PGLiteSocketServer(
     useUnixSocket ? { db, path: socketPath, maxConnections } : { db, host: '127.0.0.1', port: 0, maxConnections },
   );
-  await server.start();
+  try {
+    await server.start();
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
   const port = useUnixSocket ? 5432 : Number(server.getServerConn().split(':').pop());
 
   return {
@@ -57,7 +69,7 @@ export async function startEmbeddedPostgres(dataDir: string, maxConnections: num
     async stop() {
       await server.stop();
       await db.close();
-      await releaseLock();
+      releaseLock();
     },
   };
 }
