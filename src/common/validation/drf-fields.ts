@@ -24,7 +24,24 @@ export const MSG = {
   host: 'Enter a valid hostname or IP address.',
   lineBreak: 'This field may not contain line breaks.',
   list: (type: string) => `Expected a list of items but got type "${type}".`,
+  nullCharacters: 'Null characters are not allowed.',
+  surrogate: (codeUnit: number) => `Surrogate characters are not allowed: U+${codeUnit.toString(16).toUpperCase()}.`,
+  nesting: (levels: number) => `Ensure this field has no more than ${levels} levels of nesting.`,
+  maxWordLength: (n: number) => `Ensure no word in this field has more than ${n} characters.`,
 } as const;
+
+// A UTF-16 surrogate without its other half: no character, and no UTF-8 form for PostgreSQL.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * DRF's ProhibitNullCharactersValidator and ProhibitSurrogateCharactersValidator, which every
+ * CharField runs: PostgreSQL stores neither U+0000 nor a lone surrogate in text or jsonb.
+ */
+export function textProblem(v: string): string | null {
+  if (v.includes('\0')) return MSG.nullCharacters;
+  const lone = LONE_SURROGATE.exec(v);
+  return lone ? MSG.surrogate(lone[0].charCodeAt(0)) : null;
+}
 
 /** Returns the error message for a value, or null when it is valid. */
 export type Check = (value: unknown) => string | null;
@@ -67,6 +84,18 @@ export interface CharOptions extends FieldOptions {
   allowBlank?: boolean;
   /** Reject CR and LF: the value ends up in a mail header. */
   singleLine?: boolean;
+  /** Longest word (see longestWord) a mail header can carry. */
+  maxWordLength?: number;
+}
+
+/**
+ * The longest run of printable ASCII characters without a space: what a mail header carries as
+ * it is and can fold only around. Other text is sent as encoded words, which fold anywhere.
+ */
+export function longestWord(v: string): number {
+  let longest = 0;
+  for (const [word] of v.matchAll(/[!-~]+/g)) longest = Math.max(longest, word.length);
+  return longest;
 }
 
 const trim = (v: unknown) => (typeof v === 'string' ? v.trim() : v);
@@ -77,6 +106,7 @@ function charCheck(o: CharOptions, extra?: Check): Check {
     if (v === '') return o.allowBlank ? null : MSG.blank;
     if (v.length > o.maxLength) return MSG.maxLength(o.maxLength);
     if (o.singleLine && /[\r\n]/.test(v)) return MSG.lineBreak;
+    if (o.maxWordLength !== undefined && longestWord(v) > o.maxWordLength) return MSG.maxWordLength(o.maxWordLength);
     return extra ? extra(v) : null;
   };
 }
@@ -98,7 +128,8 @@ const ADDRESS_UNSAFE = /[\r\n<>;:,()"\s\\]/;
 
 /** A plain address nodemailer cannot misread as a list or a display name. */
 export function isPlainAddress(v: string): boolean {
-  return v.length <= 254 && !ADDRESS_UNSAFE.test(v) && isEmail(v);
+  // isEmail throws URIError on a lone surrogate.
+  return v.length <= 254 && !ADDRESS_UNSAFE.test(v) && textProblem(v) === null && isEmail(v);
 }
 
 export const EmailField = (o: FieldOptions & { allowBlank?: boolean }) =>

@@ -1,5 +1,7 @@
 import { ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
-import { AppError, type FieldErrors } from '../errors/app-error.js';
+import { getMetadataStorage } from 'class-validator';
+import { AppError, ErrorCode, type FieldErrors } from '../errors/app-error.js';
+import { nestingErrors, textErrors } from './input-guard.js';
 
 function collect(errors: ValidationError[], into: FieldErrors, prefix = ''): FieldErrors {
   for (const e of errors) {
@@ -20,18 +22,55 @@ function pythonType(value: unknown): string {
   return typeof value;
 }
 
+const knownFields = new Map<unknown, ReadonlySet<string>>();
+
+/** The properties a DTO class validates (its own and inherited ones), i.e. those the whitelist keeps. */
+function fieldsOf(metatype: NonNullable<ArgumentMetadata['metatype']>): ReadonlySet<string> {
+  let fields = knownFields.get(metatype);
+  if (!fields) {
+    fields = new Set(
+      getMetadataStorage()
+        .getTargetValidationMetadatas(metatype, '', true, false)
+        .map((m) => m.propertyName),
+    );
+    knownFields.set(metatype, fields);
+  }
+  return fields;
+}
+
 /**
  * A body that is not a JSON object (a list, say) would otherwise be validated as if it were one
  * ("This field is required." for every field) or reported under a made-up `body` field.
+ * Input nested too deep for class-transformer, and text PostgreSQL cannot store, are refused here
+ * for every DTO at once.
  */
 class DrfValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if (metadata.type === 'body' && this.toValidate(metadata)) {
+    // Path ids have their own pipe (id.param.ts); Number(' 1') or Number('1e3') would name a row.
+    if (metadata.type === 'param') return value;
+    if (!metadata.metatype || !this.toValidate(metadata)) return super.transform(value, metadata);
+    if (metadata.type === 'body') {
       if (value === null) throw AppError.validation({ non_field_errors: ['No data provided'] });
       if (typeof value !== 'object' || Array.isArray(value))
         throw AppError.validation({ non_field_errors: [`Invalid data. Expected a dictionary, but got ${pythonType(value)}.`] });
     }
-    return super.transform(value, metadata);
+    if (typeof value !== 'object' || value === null) return super.transform(value, metadata);
+
+    const tooDeep = nestingErrors(value);
+    if (Object.keys(tooDeep).length) throw AppError.validation(tooDeep);
+    const badText = textErrors(value, fieldsOf(metadata.metatype));
+    if (!Object.keys(badText).length) return super.transform(value, metadata);
+    // Report the other fields' errors beside these, as DRF reports every field at once.
+    const others = await super.transform(value, metadata).then(
+      () => ({}),
+      (err: unknown) => {
+        if (err instanceof AppError && err.code === ErrorCode.ValidationFailed && err.fields) return err.fields;
+        throw err;
+      },
+    );
+    const flagged = new Set(Object.keys(badText).map((key) => key.split('.')[0]));
+    const rest = Object.entries(others).filter(([key]) => !flagged.has(key.split('.')[0]));
+    throw AppError.validation({ ...Object.fromEntries(rest), ...badText });
   }
 }
 

@@ -7,6 +7,7 @@ import {
   MSG,
   field,
   isPlainAddress,
+  longestWord,
   type Check,
   type FieldOptions,
 } from '../../common/validation/drf-fields.js';
@@ -34,6 +35,13 @@ export const OWNED_HEADERS = new Set([
 ]);
 const HEADER_NAME = /^[!-9;-~]{1,76}$/;
 
+/**
+ * nodemailer folds a header only at whitespace, and a folded line can hold up to 75 characters
+ * before a word; mail lines may not exceed 998 (RFC 5322). A longer ASCII word would make a line
+ * that servers refuse or break, so it is refused here (see longestWord).
+ */
+export const MAX_HEADER_WORD = 900;
+
 const addressList: Check = (v) => {
   const list = typeof v === 'string' ? [v] : v;
   if (!Array.isArray(list)) return MSG.list(typeof v);
@@ -60,6 +68,8 @@ const headersCheck: Check = (v) => {
     if (typeof value !== 'string') return `The value of "${name}" must be a string.`;
     if (/[\r\n]/.test(value)) return `The value of "${name}" may not contain line breaks.`;
     if (value.length > 998) return `The value of "${name}" is longer than 998 characters.`;
+    if (longestWord(value) > MAX_HEADER_WORD)
+      return `The value of "${name}" has a word longer than ${MAX_HEADER_WORD} characters; put spaces in it.`;
   }
   return null;
 };
@@ -131,7 +141,13 @@ export class SendMessageDto {
   })
   from_name?: string | null;
 
-  @CharField({ required: true, maxLength: 998, singleLine: true, api: { example: 'Your invoice' } })
+  @CharField({
+    required: true,
+    maxLength: 998,
+    singleLine: true,
+    maxWordLength: MAX_HEADER_WORD,
+    api: { description: `No ASCII word (characters without a space) longer than ${MAX_HEADER_WORD}.`, example: 'Your invoice' },
+  })
   subject: string;
 
   @CharField({
