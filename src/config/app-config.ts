@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import os from 'node:os';
 import path from 'node:path';
+import type { DatabaseTimeouts } from '../database/data-source-options.js';
 
 export interface HealthConfig {
   enabled: boolean;
@@ -57,6 +58,13 @@ export class AppConfig {
   get databasePoolSize(): number {
     return this.get('DATABASE_POOL_SIZE');
   }
+  get databaseTimeouts(): DatabaseTimeouts {
+    return {
+      connectMs: this.get('DATABASE_CONNECT_TIMEOUT_MS'),
+      statementMs: this.get('DATABASE_STATEMENT_TIMEOUT_MS'),
+      queryMs: this.get('DATABASE_QUERY_TIMEOUT_MS'),
+    };
+  }
   get dataDir(): string {
     return path.resolve(this.get<string>('DATA_DIR'));
   }
@@ -68,6 +76,10 @@ export class AppConfig {
   }
   get logLevel(): string {
     return this.get('LOG_LEVEL');
+  }
+  /** An error that keeps repeating is logged once per this interval, with its count. */
+  get logRepeatIntervalMs(): number {
+    return this.get<number>('LOG_REPEAT_INTERVAL_SECONDS') * 1000;
   }
   /** Everything the sending module reads, in one typed object. */
   get sending(): SendingConfig {

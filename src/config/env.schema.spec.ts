@@ -24,9 +24,26 @@ describe(validateEnv.name, () => {
       HOST: '0.0.0.0',
       DATA_DIR: './data',
       DATABASE_POOL_SIZE: 10,
+      DATABASE_CONNECT_TIMEOUT_MS: 5000,
+      DATABASE_STATEMENT_TIMEOUT_MS: 10_000,
+      DATABASE_QUERY_TIMEOUT_MS: 15_000,
       LOG_LEVEL: 'info',
+      LOG_REPEAT_INTERVAL_SECONDS: 60,
     });
   });
+
+  it('should refuse a query timeout shorter than the statement timeout', () => {
+    expect(() => validateEnv({ DATABASE_STATEMENT_TIMEOUT_MS: '20000' })).toThrow(/DATABASE_QUERY_TIMEOUT_MS must be at least/);
+    expect(() => validateEnv({ DATABASE_STATEMENT_TIMEOUT_MS: '20000', DATABASE_QUERY_TIMEOUT_MS: '20000' })).not.toThrow();
+  });
+
+  it.each(['DATABASE_CONNECT_TIMEOUT_MS', 'DATABASE_STATEMENT_TIMEOUT_MS', 'DATABASE_QUERY_TIMEOUT_MS', 'LOG_REPEAT_INTERVAL_SECONDS'])(
+    'should throw an error naming %s when it is not a positive number',
+    (name) => {
+      expect(() => validateEnv({ [name]: '0' })).toThrow(name);
+      expect(() => validateEnv({ [name]: 'soon' })).toThrow(name);
+    },
+  );
 
   it('should convert numbers from their string form when they are valid', () => {
     expect(validateEnv({ PORT: '8080', DATABASE_POOL_SIZE: '25' })).toMatchObject({ PORT: 8080, DATABASE_POOL_SIZE: 25 });

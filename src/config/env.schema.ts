@@ -10,11 +10,15 @@ export const envSchema = Joi.object({
     .empty('')
     .optional(),
   DATABASE_POOL_SIZE: Joi.number().integer().min(1).max(200).default(10),
+  DATABASE_CONNECT_TIMEOUT_MS: Joi.number().integer().min(100).max(600_000).default(5_000),
+  DATABASE_STATEMENT_TIMEOUT_MS: Joi.number().integer().min(100).max(3_600_000).default(10_000),
+  DATABASE_QUERY_TIMEOUT_MS: Joi.number().integer().min(100).max(3_600_000).default(15_000),
   DATA_DIR: Joi.string().default('./data'),
   ADMIN_API_KEY: Joi.string().min(16).empty('').optional(),
   FERNET_KEYS: Joi.string().empty('').optional(),
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
   LOG_FORMAT: Joi.string().valid('json', 'pretty').optional(),
+  LOG_REPEAT_INTERVAL_SECONDS: Joi.number().min(0.1).max(86_400).default(60),
 
   // Sending
   SEND_WORKERS_ENABLED: Joi.boolean().default(true),
@@ -59,5 +63,8 @@ export function validateEnv(raw: Record<string, unknown>): Record<string, unknow
     const problems = error.details.map((d) => `${d.path.join('.')}: ${d.message.replace(/"/g, '')}`);
     throw new Error(`Invalid configuration: ${problems.join('; ')}`);
   }
+  // The server should cancel a slow statement (and keep the connection) before we give up on it.
+  if (Number(value.DATABASE_QUERY_TIMEOUT_MS) < Number(value.DATABASE_STATEMENT_TIMEOUT_MS))
+    throw new Error('Invalid configuration: DATABASE_QUERY_TIMEOUT_MS must be at least DATABASE_STATEMENT_TIMEOUT_MS');
   return value as Record<string, unknown>;
 }

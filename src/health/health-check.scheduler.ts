@@ -1,8 +1,8 @@
-import { loggableError } from '../common/errors/loggable-error.js';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
 import { randomUUID } from 'node:crypto';
+import { LogThrottle } from '../common/logging/log-throttle.js';
 import { AppConfig } from '../config/app-config.js';
 import { HealthChecksRepository } from './health-checks.repository.js';
 import { ProviderHealthService } from './provider-health.service.js';
@@ -19,13 +19,17 @@ export class HealthCheckScheduler implements OnApplicationBootstrap, OnApplicati
   private readonly logger = new Logger(HealthCheckScheduler.name);
   private readonly owner = randomUUID();
   private probing = false;
+  // While the database is down every tick fails alike: log that once per interval, with a count.
+  private readonly failures: LogThrottle;
 
   constructor(
     private readonly registry: SchedulerRegistry,
     private readonly health: ProviderHealthService,
     private readonly rounds: HealthChecksRepository,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.failures = new LogThrottle(this.logger, config.logRepeatIntervalMs);
+  }
 
   onApplicationBootstrap(): void {
     if (!this.config.health.enabled) return;
@@ -49,7 +53,7 @@ export class HealthCheckScheduler implements OnApplicationBootstrap, OnApplicati
     try {
       await this.health.probeDue();
     } catch (err) {
-      this.logger.error({ err: loggableError(err) }, 'recovery probes failed');
+      this.failures.error(err, 'recovery probes failed');
     } finally {
       this.probing = false;
     }
@@ -61,7 +65,7 @@ export class HealthCheckScheduler implements OnApplicationBootstrap, OnApplicati
       if (!(await this.rounds.claimRound(JOB, this.owner, new Date(), (after - next) / 2))) return;
       await this.health.runRound();
     } catch (err) {
-      this.logger.error({ err: loggableError(err) }, 'health check round failed');
+      this.failures.error(err, 'health check round failed');
     }
   }
 }

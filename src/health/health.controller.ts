@@ -4,6 +4,9 @@ import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator, type HealthChe
 import { Public } from '../common/auth/auth.decorators.js';
 import { MigrationsHealthIndicator } from './migrations.health.js';
 
+/** How long readiness waits on each check: a database that does not answer within it is down. */
+const READY_CHECK_TIMEOUT_MS = 2000;
+
 /** For orchestrators: no auth, outside the API prefix. */
 @ApiTags('service health')
 @Public()
@@ -26,6 +29,9 @@ export class HealthController {
   @ApiOperation({ summary: 'Readiness: the database answers and every migration is applied' })
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.db.pingCheck('database', { timeout: 2000 }), () => this.migrations.check('migrations')]);
+    return this.health.check([
+      () => this.db.pingCheck('database', { timeout: READY_CHECK_TIMEOUT_MS }),
+      () => this.migrations.check('migrations', READY_CHECK_TIMEOUT_MS),
+    ]);
   }
 }

@@ -10,9 +10,13 @@ export class MigrationsHealthIndicator {
     private readonly indicator: HealthIndicatorService,
   ) {}
 
-  async check(key: string) {
-    const session = this.indicator.check(key);
-    const pending = await this.dataSource.showMigrations();
-    return pending ? session.down({ pending: true }) : session.up();
+  /** Up when every migration is applied; down when some are pending, or the database fails or outlasts `timeoutMs`. */
+  check(key: string, timeoutMs: number) {
+    return this.indicator
+      .check(key)
+      .attempt(async () => {
+        if (await this.dataSource.showMigrations()) throw new Error('migrations are pending');
+      })
+      .withTimeout(timeoutMs);
   }
 }

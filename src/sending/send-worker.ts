@@ -1,7 +1,7 @@
-import { loggableError } from '../common/errors/loggable-error.js';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
+import { LogThrottle } from '../common/logging/log-throttle.js';
 import { AppConfig, type SendingConfig } from '../config/app-config.js';
 import { CLOCK, type Clock } from '../rate-limit/clock.js';
 import { ProviderHealthService } from '../health/provider-health.service.js';
@@ -17,6 +17,8 @@ import { MessagesRepository } from './messages.repository.js';
 export class SendWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(SendWorker.name);
   private readonly config: SendingConfig;
+  // While the database is down every poll (and every send in flight) fails alike: log that once per interval, with a count.
+  private readonly failures: LogThrottle;
   readonly owner = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly inFlight = new Set<Promise<void>>();
   private running = false;
@@ -32,6 +34,7 @@ export class SendWorker implements OnApplicationBootstrap, BeforeApplicationShut
     config: AppConfig,
   ) {
     this.config = config.sending;
+    this.failures = new LogThrottle(this.logger, config.logRepeatIntervalMs);
   }
 
   onApplicationBootstrap(): void {
@@ -75,7 +78,7 @@ export class SendWorker implements OnApplicationBootstrap, BeforeApplicationShut
           claimed = batch.length;
           for (const message of batch) this.track(this.delivery.deliver(message));
         } catch (err) {
-          this.logger.error({ err: loggableError(err) }, 'claiming messages failed; retrying after the poll interval');
+          this.failures.error(err, 'claiming messages failed; retrying after the poll interval');
         }
       }
       if (claimed === 0 || this.inFlight.size >= this.config.concurrency) await this.sleep();
@@ -84,9 +87,7 @@ export class SendWorker implements OnApplicationBootstrap, BeforeApplicationShut
 
   private track(work: Promise<void>): void {
     const p: Promise<void> = work
-      .catch((err: unknown) =>
-        this.logger.error({ err: loggableError(err) }, 'delivery failed unexpectedly; the message is retried when its lease expires'),
-      )
+      .catch((err: unknown) => this.failures.error(err, 'delivery failed unexpectedly; the message is retried when its lease expires'))
       .finally(() => {
         this.inFlight.delete(p);
         this.wake();

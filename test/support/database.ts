@@ -15,6 +15,9 @@ export interface TestDatabase {
 // Test files run in one process and may rewrite DATABASE_URL: remember the one CI gave us.
 const BASE_URL_VAR = 'E2E_BASE_DATABASE_URL';
 
+/** The CI's PostgreSQL server, for the tests that need a server even in the embedded run. */
+export const LOCAL_SERVER_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
 export function baseDatabaseUrl(): string | undefined {
   if (process.env[BASE_URL_VAR] === undefined) process.env[BASE_URL_VAR] = process.env.DATABASE_URL ?? '';
   return process.env[BASE_URL_VAR] || undefined;
@@ -26,14 +29,20 @@ export function baseDatabaseUrl(): string | undefined {
  */
 export async function provisionDatabase(): Promise<TestDatabase> {
   const base = baseDatabaseUrl();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ept-data-'));
   if (!base) {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ept-data-'));
     return {
       env: { DATABASE_URL: undefined, DATA_DIR: dataDir },
       server: false,
       drop: async () => fs.rmSync(dataDir, { recursive: true, force: true }),
     };
   }
+  return provisionServerDatabase(base);
+}
+
+/** A new database on a PostgreSQL server, in either CI run (the embedded one has no DATABASE_URL). */
+export async function provisionServerDatabase(base = baseDatabaseUrl() ?? LOCAL_SERVER_URL): Promise<TestDatabase> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ept-data-'));
   const name = `ept_${randomBytes(6).toString('hex')}`;
   await adminQuery(base, `CREATE DATABASE ${name}`);
   const url = new URL(base);

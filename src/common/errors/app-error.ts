@@ -12,13 +12,15 @@ export enum ErrorCode {
   RateLimited = 'RATE_LIMITED',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
+  /** The database cannot be reached or did not answer in time; try again later. */
+  ServiceUnavailable = 'SERVICE_UNAVAILABLE',
 }
 
 /** Field name → messages, as Django REST framework reports validation errors. */
 export type FieldErrors = Record<string, string[]>;
 
 export class AppError extends Error {
-  /** Response headers that belong with the error (Retry-After on a 429). */
+  /** Response headers that belong with the error (Retry-After on a 429 or 503). */
   readonly headers?: Record<string, string>;
 
   constructor(
@@ -65,6 +67,8 @@ export function httpStatusOf(code: ErrorCode): number {
       return 413;
     case ErrorCode.UnsupportedMediaType:
       return 415;
+    case ErrorCode.ServiceUnavailable:
+      return 503;
     default: {
       const unreachable: never = code;
       throw new Error(`unmapped error code ${String(unreachable)}`);

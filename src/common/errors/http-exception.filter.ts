@@ -2,20 +2,34 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
+import { AppConfig } from '../../config/app-config.js';
+import { LogThrottle } from '../logging/log-throttle.js';
 import { allowedMethods } from './allowed-methods.js';
 import { AppError, ErrorCode, httpStatusOf } from './app-error.js';
+import { databaseUnavailability } from './database-unavailable.js';
 import { loggableError } from './loggable-error.js';
+
+/** When to try again after the database failed a request, or readiness failed (seconds). */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 /**
  * The single place where failures become HTTP responses, in the shape Django REST framework
  * clients parse: `{"field": ["message"]}` for validation, `{"detail": "..."}` otherwise.
- * Anything unexpected is a 500 that carries only an error id; the cause goes to the log.
+ * A database that cannot be reached or does not answer is a 503 with Retry-After, logged once
+ * per LOG_REPEAT_INTERVAL_SECONDS with a count. Anything else unexpected is a 500 that carries
+ * only an error id; the cause goes to the log.
  */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpExceptionFilter');
+  private readonly unavailable: LogThrottle;
 
-  constructor(private readonly adapterHost: HttpAdapterHost) {}
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    config: AppConfig,
+  ) {
+    this.unavailable = new LogThrottle(this.logger, config.logRepeatIntervalMs);
+  }
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
@@ -35,6 +49,12 @@ export class HttpExceptionFilter implements ExceptionFilter {
       return { status, body: { detail: exception.detail }, headers };
     }
     if (exception instanceof HttpException) return this.fromHttpException(exception, req);
+    if (databaseUnavailability(exception)) {
+      this.unavailable.error(exception, 'database unavailable');
+      const detail = 'The service is temporarily unavailable: its database does not answer. Try again later.';
+      const headers = { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) };
+      return { status: httpStatusOf(ErrorCode.ServiceUnavailable), body: { detail }, headers };
+    }
     const bodyParserType = (exception as { type?: unknown })?.type;
     if (bodyParserType === 'entity.parse.failed')
       return { status: 400, body: { detail: 'JSON parse error - the body is not valid JSON.' } };
@@ -66,6 +86,12 @@ export class HttpExceptionFilter implements ExceptionFilter {
         return { status, body: { detail: 'Request body is too large.' } };
       case 415:
         return { status, body: { detail: `Unsupported media type "${req.headers['content-type'] ?? ''}" in request.` } };
+      case 503: {
+        // Terminus's readiness result: name the checks that are down, not their messages (the route is public).
+        const down = Object.keys((exception.getResponse() as { error?: Record<string, unknown> }).error ?? {});
+        const detail = down.length ? `Not ready: ${down.join(', ')} down.` : exception.message;
+        return { status, body: { detail }, headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) } };
+      }
       default:
         return { status, body: { detail: exception.message } };
     }

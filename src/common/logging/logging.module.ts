@@ -50,8 +50,15 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
             req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
             res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
           },
+          // A 503 (the database is down) is expected and its cause logged, throttled, by the exception filter.
           customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
-            err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+            err || (res.statusCode >= 500 && res.statusCode !== 503) ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+          // For a 5xx pino-http makes up an Error whose stack, its own, would repeat on every such
+          // request; the status says as much, and the exception filter logs the real cause.
+          customErrorObject: (_req: IncomingMessage, _res: ServerResponse, _err: Error, val: Record<string, unknown>) => {
+            const { err: _made, ...rest } = val;
+            return rest;
+          },
           autoLogging: { ignore: (req: IncomingMessage) => req.url?.startsWith('/health/') ?? false },
           ...(config.logFormat === 'pretty' && !destination
             ? { transport: { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } } }
