@@ -1,4 +1,5 @@
-import { loggableError } from '../common/errors/loggable-error.js';
+import { databaseUnavailability } from '../common/errors/database-unavailable.js';
+import { LogThrottle } from '../common/logging/log-throttle.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig, type SendingConfig } from '../config/app-config.js';
 import { ProviderHealthService } from '../health/provider-health.service.js';
@@ -13,6 +14,9 @@ import { MessagesRepository } from './messages.repository.js';
 import { classifySmtpFailure, type ClassifiedFailure } from './smtp-failure.js';
 import type { Delivered, OutgoingMail } from './transports/mail-transport.js';
 import { TransportRegistry } from './transports/transport-registry.js';
+
+/** How long a final write keeps trying while the database cannot be reached. */
+const FINAL_WRITE_PATIENCE_MS = 5 * 60_000;
 
 /** How one attempt through one provider ended. */
 export type AttemptResult = { ok: true; delivered: Delivered; ms: number } | { ok: false; failure: ClassifiedFailure; ms: number };
@@ -31,6 +35,7 @@ export class DeliveryService {
   private readonly logger = new Logger(DeliveryService.name);
   private readonly config: SendingConfig;
   private readonly probeCooldownMs: number;
+  private readonly failures: LogThrottle;
 
   constructor(
     private readonly messages: MessagesRepository,
@@ -44,6 +49,7 @@ export class DeliveryService {
   ) {
     this.config = config.sending;
     this.probeCooldownMs = config.health.probeCooldownSeconds * 1000;
+    this.failures = new LogThrottle(this.logger, config.logRepeatIntervalMs);
   }
 
   /** Takes a message this worker has just claimed; its lease is kept alive until the result is written. */
@@ -156,13 +162,17 @@ export class DeliveryService {
     write: () => Promise<boolean>,
   ): Promise<void> {
     const won = await this.fenced(lease, write, provider);
-    if (won && (result.ok || result.failure.kind === 'uncertain')) await this.rateLimits.commit(reservation);
-    else await this.rateLimits.release(reservation);
+    const counts = won && (result.ok || result.failure.kind === 'uncertain');
+    await this.untilDatabaseAnswers(() => (counts ? this.rateLimits.commit(reservation) : this.rateLimits.release(reservation)));
   }
 
-  /** Runs a fenced write; a rejected one is logged and counted, never silent. */
+  /**
+   * Runs a fenced write; a rejected one is logged and counted, never silent. While the database
+   * cannot be reached the write is tried again (the claim stays held, and this instance claims
+   * nothing it holds): giving up would leave the message to be claimed and sent once more.
+   */
   private async fenced(lease: Lease, write: () => Promise<boolean>, provider?: SendingProvider): Promise<boolean> {
-    if (await write()) return true;
+    if (await this.untilDatabaseAnswers(write)) return true;
     this.logger.warn(
       { messageId: lease.id, leaseToken: lease.token, providerId: provider?.id },
       provider
@@ -172,8 +182,21 @@ export class DeliveryService {
     if (provider)
       await this.messages
         .recordStaleResult(provider.id, this.clock.now())
-        .catch((err: unknown) => this.logger.error({ err: loggableError(err) }, 'could not count a stale result'));
+        .catch((err: unknown) => this.failures.error(err, 'could not count a stale result'));
     return false;
+  }
+
+  private async untilDatabaseAnswers<T>(work: () => Promise<T>): Promise<T> {
+    const giveUpAt = performance.now() + FINAL_WRITE_PATIENCE_MS;
+    for (let delay = 250; ; delay = Math.min(delay * 2, 1000)) {
+      try {
+        return await work();
+      } catch (err) {
+        if (!databaseUnavailability(err) || performance.now() > giveUpAt) throw err;
+        this.failures.error(err, 'could not write a delivery result; trying again until the database answers');
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 
   /** One attempt through one provider, recorded with its effect on the provider's health. */
@@ -190,32 +213,38 @@ export class DeliveryService {
       const failure = classifySmtpFailure(err, written === undefined ? undefined : { messageWritten: written });
       result = { ok: false, failure, ms: Math.round(performance.now() - t0) };
     }
-    // Passive health: the provider's own failures count against it, and so does an outcome left
-    // unknown (a provider that keeps dropping after DATA is not working); a rejected message
-    // still shows a working server.
-    await this.health.recordSendOutcome(
-      provider,
-      !result.ok && result.failure.kind !== 'message',
-      result.ok ? null : describeFailure(result.failure),
-      startedAt,
-    );
-    await this.messages.recordAttempt({
-      message_id: message.id,
-      provider_id: provider.id,
-      started_at: startedAt,
-      response_time_ms: result.ms,
-      outcome: result.ok
-        ? 'accepted'
-        : result.failure.kind === 'message'
-          ? 'message_rejected'
-          : result.failure.kind === 'uncertain'
-            ? 'uncertain'
-            : 'provider_failure',
-      smtp_code: result.ok ? null : result.failure.responseCode,
-      smtp_reply: result.ok ? result.delivered.reply : result.failure.reply,
-      error_code: result.ok ? null : result.failure.code,
-      rejected_recipients: result.ok ? result.delivered.rejected : ([] as RejectedRecipient[]),
-    });
+    // Bookkeeping must not stand between a send and its final write: a database that fails here
+    // is retried there (see fenced()).
+    try {
+      // Passive health: the provider's own failures count against it, and so does an outcome left
+      // unknown (a provider that keeps dropping after DATA is not working); a rejected message
+      // still shows a working server.
+      await this.health.recordSendOutcome(
+        provider,
+        !result.ok && result.failure.kind !== 'message',
+        result.ok ? null : describeFailure(result.failure),
+        startedAt,
+      );
+      await this.messages.recordAttempt({
+        message_id: message.id,
+        provider_id: provider.id,
+        started_at: startedAt,
+        response_time_ms: result.ms,
+        outcome: result.ok
+          ? 'accepted'
+          : result.failure.kind === 'message'
+            ? 'message_rejected'
+            : result.failure.kind === 'uncertain'
+              ? 'uncertain'
+              : 'provider_failure',
+        smtp_code: result.ok ? null : result.failure.responseCode,
+        smtp_reply: result.ok ? result.delivered.reply : result.failure.reply,
+        error_code: result.ok ? null : result.failure.code,
+        rejected_recipients: result.ok ? result.delivered.rejected : ([] as RejectedRecipient[]),
+      });
+    } catch (err) {
+      this.failures.error(err, 'could not record an attempt', { messageId: message.id, providerId: provider.id });
+    }
     return result;
   }
 
@@ -240,9 +269,7 @@ export class DeliveryService {
       { messageId: message.id, fromProviderId: from.id, fromProvider: from.name, toProviderId: to.id, toProvider: to.name, reason },
       `failover from ${from.name} to ${to.name}`,
     );
-    void this.messages
-      .recordFailover(from.id, to.id)
-      .catch((err: unknown) => this.logger.error({ err: loggableError(err) }, 'could not count a failover'));
+    void this.messages.recordFailover(from.id, to.id).catch((err: unknown) => this.failures.error(err, 'could not count a failover'));
   }
 
   /** Exponential backoff with jitter, never before a limit allows or a server's hint says. */

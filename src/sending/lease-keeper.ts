@@ -43,6 +43,11 @@ export class LeaseKeeper implements OnApplicationShutdown {
     return entry !== undefined && entry.token === lease.token && !entry.lost && this.clock.now().getTime() < entry.until;
   }
 
+  /** Ids of the messages this process holds, lost claims included, while their attempts run. */
+  heldIds(): string[] {
+    return [...this.held.keys()];
+  }
+
   drop(lease: Lease): void {
     if (this.held.get(lease.id)?.token === lease.token) this.held.delete(lease.id);
     if (this.held.size === 0) this.stopTimer();

@@ -107,14 +107,16 @@ export class MessagesRepository {
    * died or lost touch), then those due. SKIP LOCKED lets any number of instances claim side by
    * side without ever taking the same message. Each claim gets a new lease token: the fence.
    */
-  async claim(owner: string, limit: number, now: Date, leaseSeconds: number): Promise<MessageRow[]> {
+  async claim(owner: string, limit: number, now: Date, leaseSeconds: number, held: string[] = []): Promise<MessageRow[]> {
+    // `held`: this process's own claims, whose attempts still run (a lease can run out while the
+    // database was away): never claimed again by the process that is finishing them.
     const claimed = await this.returning<MessageRow>(
       `UPDATE messages SET status = 'sending', lease_owner = $1, lease_expires_at = $2::timestamptz + make_interval(secs => $3),
               lease_token = nextval('message_lease_tokens'), attempt_count = attempt_count + 1, updated_at = now()
-        WHERE id IN (SELECT id FROM messages WHERE status = 'sending' AND lease_expires_at < $2
+        WHERE id IN (SELECT id FROM messages WHERE status = 'sending' AND lease_expires_at < $2 AND NOT (id = ANY($5::bigint[]))
                      ORDER BY lease_expires_at LIMIT $4 FOR UPDATE SKIP LOCKED)
         RETURNING *`,
-      [owner, now, leaseSeconds, limit],
+      [owner, now, leaseSeconds, limit, held],
     );
     if (claimed.length >= limit) return claimed;
     const due = await this.returning<MessageRow>(

@@ -6,6 +6,7 @@ import { AppConfig, type SendingConfig } from '../config/app-config.js';
 import { CLOCK, type Clock } from '../rate-limit/clock.js';
 import { ProviderHealthService } from '../health/provider-health.service.js';
 import { DeliveryService } from './delivery.service.js';
+import { LeaseKeeper } from './lease-keeper.js';
 import { MessagesRepository } from './messages.repository.js';
 
 /**
@@ -29,6 +30,7 @@ export class SendWorker implements OnApplicationBootstrap, BeforeApplicationShut
   constructor(
     private readonly messages: MessagesRepository,
     private readonly delivery: DeliveryService,
+    private readonly leases: LeaseKeeper,
     private readonly health: ProviderHealthService,
     @Inject(CLOCK) private readonly clock: Clock,
     config: AppConfig,
@@ -74,7 +76,7 @@ export class SendWorker implements OnApplicationBootstrap, BeforeApplicationShut
       const free = this.config.concurrency - this.inFlight.size;
       if (free > 0) {
         try {
-          const batch = await this.messages.claim(this.owner, free, this.clock.now(), this.config.leaseSeconds);
+          const batch = await this.messages.claim(this.owner, free, this.clock.now(), this.config.leaseSeconds, this.leases.heldIds());
           claimed = batch.length;
           for (const message of batch) this.track(this.delivery.deliver(message));
         } catch (err) {
