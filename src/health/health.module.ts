@@ -9,12 +9,11 @@ import { HealthController } from './health.controller.js';
 import { MigrationsHealthIndicator } from './migrations.health.js';
 import { ProviderHealthController } from './provider-health.controller.js';
 import { ProviderHealthService } from './provider-health.service.js';
-import { SmtpChecker } from './smtp-checker.js';
 
 @Module({
   imports: [TerminusModule.forRoot({ logger: false }), ScheduleModule.forRoot(), ProvidersModule, RateLimitModule],
   controllers: [HealthController, ProviderHealthController],
-  providers: [MigrationsHealthIndicator, HealthChecksRepository, SmtpChecker, ProviderHealthService, HealthCheckScheduler],
+  providers: [MigrationsHealthIndicator, HealthChecksRepository, ProviderHealthService, HealthCheckScheduler],
   exports: [ProviderHealthService],
 })
 export class HealthModule {}

@@ -6,7 +6,8 @@ import { ProvidersService } from '../providers/providers.service.js';
 import type { SendingProvider } from '../providers/sending-provider.js';
 import { CLOCK, type Clock } from '../rate-limit/clock.js';
 import { HealthChecksRepository, type HealthCheckRow } from './health-checks.repository.js';
-import { SmtpChecker, type CheckOutcome } from './smtp-checker.js';
+import type { CheckOutcome } from '../provider-types/check-outcome.js';
+import { ProviderTypeRegistry } from '../provider-types/provider-type.registry.js';
 
 /**
  * A provider's health, as a small state machine:
@@ -39,7 +40,7 @@ export class ProviderHealthService {
   constructor(
     private readonly providers: ProvidersService,
     private readonly checks: HealthChecksRepository,
-    private readonly checker: SmtpChecker,
+    private readonly types: ProviderTypeRegistry,
     @Inject(CLOCK) private readonly clock: Clock,
     config: AppConfig,
   ) {
@@ -129,7 +130,7 @@ export class ProviderHealthService {
 
   private async checkAndRecord(provider: SendingProvider, trigger: 'scheduled' | 'manual'): Promise<{ outcome: CheckOutcome; at: Date }> {
     const at = this.clock.now();
-    const outcome = await this.checker.check(provider);
+    const outcome = await this.types.of(provider.providerType).check(provider, await this.providers.secretFor(provider));
     const error = outcome.healthy
       ? null
       : [outcome.errorCode, outcome.smtpCode, outcome.reply]

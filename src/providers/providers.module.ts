@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CredentialsModule } from '../credentials/credentials.module.js';
+import { ProviderTypesModule } from '../provider-types/provider-types.module.js';
 import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { ProviderImportService } from './provider-import.service.js';
 import { ProviderStatsRepository } from './provider-stats.repository.js';
@@ -8,9 +9,9 @@ import { ProvidersRepository } from './providers.repository.js';
 import { ProvidersService } from './providers.service.js';
 
 @Module({
-  imports: [CredentialsModule, RateLimitModule],
+  imports: [CredentialsModule, RateLimitModule, ProviderTypesModule],
   controllers: [ProvidersController],
   providers: [ProvidersRepository, ProviderStatsRepository, ProvidersService, ProviderImportService],
-  exports: [ProvidersService, ProviderImportService],
+  exports: [ProvidersService, ProviderImportService, ProviderTypesModule],
 })
 export class ProvidersModule {}

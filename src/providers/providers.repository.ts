@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, QueryFailedError, type FindOptionsWhere } from 'typeorm';
 import { AppError } from '../common/errors/app-error.js';
+import type { SecretName } from '../provider-types/provider-type.js';
 import type { HealthStatus, Priority, ProviderType } from './provider.constants.js';
 import { ProviderEntity } from './provider.entity.js';
 
@@ -49,11 +50,9 @@ export class ProvidersRepository {
     return this.dataSource.getRepository(ProviderEntity).find({ order: { isDefault: 'DESC', priority: 'ASC', id: 'ASC' } });
   }
 
-  async smtpPasswordToken(id: number): Promise<string | null> {
-    const rows: { token: string | null }[] = await this.dataSource.query(
-      'SELECT smtp_password_encrypted AS token FROM providers WHERE id = $1',
-      [id],
-    );
+  async secretToken(id: number, secret: SecretName): Promise<string | null> {
+    const column = secret === 'smtp_password' ? 'smtp_password_encrypted' : 'aws_secret_access_key_encrypted';
+    const rows: { token: string | null }[] = await this.dataSource.query(`SELECT ${column} AS token FROM providers WHERE id = $1`, [id]);
     return rows[0]?.token ?? null;
   }
 

@@ -1,3 +1,7 @@
+import type { AppConfig } from '../config/app-config.js';
+import { AwsSesProviderType } from '../provider-types/aws-ses/aws-ses.provider-type.js';
+import { ProviderTypeRegistry } from '../provider-types/provider-type.registry.js';
+import { SmtpProviderType } from '../provider-types/smtp/smtp.provider-type.js';
 import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { ConsoleLogger, Logger, type LoggerService } from '@nestjs/common';
 import { AppError, ErrorCode } from '../common/errors/app-error.js';
@@ -128,6 +132,8 @@ describe(ProvidersService.name, () => {
       credentials,
       new FakeRateLimitService() as unknown as RateLimitService,
       {} as ProviderStatsRepository,
+      // The real field rules of each type; nothing here sends or checks.
+      new ProviderTypeRegistry(new SmtpProviderType({} as AppConfig), new AwsSesProviderType()),
     );
   });
   afterAll(() => {

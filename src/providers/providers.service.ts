@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppError, type FieldErrors } from '../common/errors/app-error.js';
-import { MSG } from '../common/validation/drf-fields.js';
 import { CredentialsService } from '../credentials/credentials.service.js';
+import type { ProviderTypeFields } from '../provider-types/provider-type.js';
+import { ProviderTypeRegistry } from '../provider-types/provider-type.registry.js';
 import { RateLimitService } from '../rate-limit/rate-limit.service.js';
 import type { Usage } from '../rate-limit/rate-limit.types.js';
 import type { ProviderCreateDto } from './dto/provider-create.dto.js';
@@ -58,6 +59,8 @@ function toSendingProvider(p: ProviderEntity): SendingProvider {
     hasSmtpPassword: p.hasSmtpPassword,
     smtpUseTls: p.smtpUseTls,
     smtpUseSsl: p.smtpUseSsl,
+    awsRegion: p.awsRegion,
+    awsAccessKeyId: p.awsAccessKeyId,
   };
 }
 
@@ -75,6 +78,7 @@ export class ProvidersService {
     private readonly credentials: CredentialsService,
     private readonly rateLimits: RateLimitService,
     private readonly stats: ProviderStatsRepository,
+    private readonly types: ProviderTypeRegistry,
   ) {}
 
   async list(query: ProviderListQuery): Promise<ProviderResponseDto[]> {
@@ -240,9 +244,9 @@ export class ProvidersService {
     return p && toSendingProvider(p);
   }
 
-  /** The SMTP password in clear, for building a transport; never log or return it. */
-  async smtpPassword(id: number): Promise<string | null> {
-    const token = await this.providers.smtpPasswordToken(id);
+  /** The secret the provider's type sends with, in clear, for a transport or a check; never log or return it. */
+  async secretFor(provider: Pick<SendingProvider, 'id' | 'providerType'>): Promise<string | null> {
+    const token = await this.providers.secretToken(provider.id, this.types.of(provider.providerType).secret);
     return token === null ? null : this.credentials.open(token);
   }
 
@@ -309,20 +313,9 @@ export class ProvidersService {
     return v;
   }
 
-  /** Rules that involve more than one field, checked on the provider as it would be saved. */
+  /** The provider type's rules, checked on the provider as it would be saved. */
   private checkConsistency(p: ProviderValues): void {
-    const errors: FieldErrors = {};
-    if (p.smtpUseTls && p.smtpUseSsl)
-      errors.non_field_errors = ['smtp_use_tls (STARTTLS) and smtp_use_ssl (implicit TLS) cannot both be true.'];
-    if (p.providerType === 'smtp') {
-      if (!p.smtpHost) errors.smtp_host = [MSG.required];
-      if (!p.smtpPort) errors.smtp_port = [MSG.required];
-    }
-    if (p.providerType === 'aws_ses') {
-      if (!p.awsRegion) errors.aws_region = [MSG.required];
-      if (!p.awsAccessKeyId) errors.aws_access_key_id = [MSG.required];
-      if (!p.hasAwsSecretAccessKey) errors.aws_secret_access_key = [MSG.required];
-    }
+    const errors = p.providerType ? this.types.of(p.providerType).fieldErrors(p as ProviderTypeFields) : {};
     if (Object.keys(errors).length) throw AppError.validation(errors);
   }
 

@@ -23,4 +23,6 @@ export interface SendingProvider {
   hasSmtpPassword: boolean;
   smtpUseTls: boolean;
   smtpUseSsl: boolean;
+  awsRegion: string | null;
+  awsAccessKeyId: string | null;
 }

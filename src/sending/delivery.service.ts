@@ -11,19 +11,15 @@ import type { Reservation } from '../rate-limit/rate-limit.types.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { leaseOf, type Lease, type MessageRow, type RejectedRecipient } from './message.types.js';
 import { MessagesRepository } from './messages.repository.js';
-import { classifySmtpFailure, type ClassifiedFailure } from './smtp-failure.js';
-import type { Delivered, OutgoingMail } from './transports/mail-transport.js';
-import { TransportRegistry } from './transports/transport-registry.js';
+import type { Delivered, OutgoingMail } from '../provider-types/mail-transport.js';
+import { describeFailure, failureOf, type ClassifiedFailure } from '../provider-types/send-failure.js';
+import { TransportCache } from './transport-cache.js';
 
 /** How long a final write keeps trying while the database cannot be reached. */
 const FINAL_WRITE_PATIENCE_MS = 5 * 60_000;
 
 /** How one attempt through one provider ended. */
 export type AttemptResult = { ok: true; delivered: Delivered; ms: number } | { ok: false; failure: ClassifiedFailure; ms: number };
-
-function describeFailure(f: ClassifiedFailure): string {
-  return [f.code, f.responseCode, f.reply].filter((x) => x !== null && x !== undefined && x !== '').join(' ');
-}
 
 /**
  * Takes one claimed message to a provider, or back to the queue, or to a recorded failure.
@@ -41,7 +37,7 @@ export class DeliveryService {
     private readonly messages: MessagesRepository,
     private readonly providers: ProvidersService,
     private readonly rateLimits: RateLimitService,
-    private readonly transports: TransportRegistry,
+    private readonly transports: TransportCache,
     private readonly health: ProviderHealthService,
     private readonly leases: LeaseKeeper,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -209,9 +205,7 @@ export class DeliveryService {
       const delivered = await transport.send(this.toMail(message, provider));
       result = { ok: true, delivered, ms: Math.round(performance.now() - t0) };
     } catch (err) {
-      const written = (err as { messageWritten?: boolean } | null)?.messageWritten;
-      const failure = classifySmtpFailure(err, written === undefined ? undefined : { messageWritten: written });
-      result = { ok: false, failure, ms: Math.round(performance.now() - t0) };
+      result = { ok: false, failure: failureOf(err), ms: Math.round(performance.now() - t0) };
     }
     // Bookkeeping must not stand between a send and its final write: a database that fails here
     // is retried there (see fenced()).

@@ -1,3 +1,6 @@
+import type { RejectedRecipient } from '../provider-types/mail-transport.js';
+
+export type { RejectedRecipient };
 export const MESSAGE_STATUSES = ['scheduled', 'queued', 'sending', 'sent', 'failed'] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
@@ -8,12 +11,6 @@ export interface Attachment {
   /** base64 */
   content: string;
   content_type: string | null;
-}
-
-export interface RejectedRecipient {
-  address: string;
-  smtp_code: number | null;
-  smtp_reply: string | null;
 }
 
 /** A row of `messages`, as the repository returns it. */

@@ -8,11 +8,11 @@ import { MessagesRepository } from './messages.repository.js';
 import { SendWorker } from './send-worker.js';
 import { SendingController } from './sending.controller.js';
 import { SendingService } from './sending.service.js';
-import { TransportRegistry } from './transports/transport-registry.js';
+import { TransportCache } from './transport-cache.js';
 
 @Module({
   imports: [ProvidersModule, RateLimitModule, HealthModule],
   controllers: [SendingController],
-  providers: [MessagesRepository, LeaseKeeper, TransportRegistry, DeliveryService, SendWorker, SendingService],
+  providers: [MessagesRepository, LeaseKeeper, TransportCache, DeliveryService, SendWorker, SendingService],
 })
 export class SendingModule {}

@@ -1,4 +1,9 @@
-import type { RejectedRecipient } from '../message.types.js';
+/** A recipient the provider refused while taking the message for the others. */
+export interface RejectedRecipient {
+  address: string;
+  smtp_code: number | null;
+  smtp_reply: string | null;
+}
 
 /** A message ready for a provider: addresses are plain and already validated. */
 export interface OutgoingMail {
@@ -22,9 +27,9 @@ export interface Delivered {
   reply: string | null;
 }
 
-/** One provider type's way of handing over a message (smtp now; aws_ses would be another class). */
+/** One provider type's way of handing over a message. */
 export interface MailTransport {
-  /** Throws nodemailer-shaped errors (`code`, `responseCode`, `command`) on failure. */
+  /** Throws SendFailure (classified by the provider type) when the provider did not take it. */
   send(mail: OutgoingMail): Promise<Delivered>;
   close(): void;
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import tls from 'node:tls';
-import type { SendingProvider } from './sending-provider.js';
+import type { SendingProvider } from '../../providers/sending-provider.js';
 
 export interface SmtpTimeouts {
   connectionTimeoutMs: number;

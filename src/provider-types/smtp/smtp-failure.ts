@@ -1,34 +1,5 @@
-import { redactAuthArgument } from '../credentials/credential-redactor.js';
-
-/**
- * What a failed send means for the message, decided from the fields nodemailer puts on its
- * errors (`code`, `responseCode`, `command`, `permanent`, and `timeoutType`/`originalCode` that
- * only say which wait or which socket error it was), never from the message text. The shapes
- * these rules rely on were recorded from nodemailer 10.6 against smtp-server and raw sockets on
- * loopback (see smtp-failure.spec.ts).
- *
- * - `provider`: the message was not handed over; the next provider may take it.
- * - `message`: the server refused this message for good; no other provider will do better.
- * - `uncertain`: the connection ended after the message may have been handed over; only this
- *   provider can be tried again, later, with the same Message-ID.
- */
-export type FailureKind = 'provider' | 'message' | 'uncertain';
-
-export interface ClassifiedFailure {
-  kind: FailureKind;
-  /** nodemailer's code (ECONNECTION, ETIMEDOUT, EENVELOPE, …), or 'UNKNOWN'. */
-  code: string;
-  responseCode: number | null;
-  /** The SMTP command in flight ('MAIL FROM', 'RCPT TO', 'DATA', 'AUTH PLAIN', 'CONN', …). */
-  command: string | null;
-  /** A wait the server asked for in a 4xx reply ("try again in 30 seconds"). */
-  retryAfterSeconds: number | null;
-  /**
-   * The server's reply (else the error's message), one line, at most 300 characters, AUTH
-   * arguments removed. The transport has already taken the provider's credentials out of the error.
-   */
-  reply: string | null;
-}
+import { redactAuthArgument } from '../../credentials/credential-redactor.js';
+import type { ClassifiedFailure, FailureKind } from '../send-failure.js';
 
 /**
  * How far the send got, which the error cannot tell: a connection dropped or silent while
@@ -65,6 +36,13 @@ const MESSAGE_COMMANDS = new Set(['RCPT TO', 'DATA']);
 
 const MAX_REPLY = 300;
 
+/**
+ * How the SMTP type classifies a failed send (see ClassifiedFailure for the kinds), decided from
+ * the fields nodemailer puts on its errors (`code`, `responseCode`, `command`, `permanent`, and
+ * `timeoutType`/`originalCode` that only say which wait or which socket error it was), never from
+ * the message text. The shapes these rules rely on were recorded from nodemailer 10.6 against
+ * smtp-server and raw sockets on loopback (see smtp-failure.spec.ts).
+ */
 export function classifySmtpFailure(err: unknown, progress?: SendProgress): ClassifiedFailure {
   const e: NodemailerFields = typeof err === 'object' && err !== null ? err : {};
   const code = typeof e.code === 'string' && e.code ? e.code : 'UNKNOWN';

@@ -3,10 +3,10 @@ import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import type { SendingConfig } from '../../config/app-config.js';
 import { redactCredentials, scrubCredentials, type SmtpLogin } from '../../credentials/credential-redactor.js';
 import type { SendingProvider } from '../../providers/sending-provider.js';
-import { smtpConnectionOptions } from '../../providers/smtp-connection-options.js';
-import type { RejectedRecipient } from '../message.types.js';
-import type { SendProgress } from '../smtp-failure.js';
-import type { Delivered, MailTransport, OutgoingMail } from './mail-transport.js';
+import type { Delivered, MailTransport, OutgoingMail, RejectedRecipient } from '../mail-transport.js';
+import { SendFailure } from '../send-failure.js';
+import { smtpConnectionOptions } from './smtp-connection-options.js';
+import { classifySmtpFailure, type SendProgress } from './smtp-failure.js';
 
 type SmtpError = Error & { recipient?: string; responseCode?: number; response?: string };
 type StreamingMail = {
@@ -15,7 +15,7 @@ type StreamingMail = {
 };
 
 /**
- * A pooled nodemailer transport for one provider. `smtp_use_tls` means STARTTLS is required
+ * A pooled nodemailer transport for one SMTP provider; failures are thrown as SendFailure. `smtp_use_tls` means STARTTLS is required
  * (never plain AUTH), `smtp_use_ssl` implicit TLS; certificates are always verified.
  */
 export class SmtpTransport implements MailTransport {
@@ -67,7 +67,7 @@ export class SmtpTransport implements MailTransport {
         attachments: mail.attachments.map((a) => ({ filename: a.filename, content: a.content, contentType: a.contentType ?? undefined })),
       } as SendMailOptions)
       .catch((err: unknown) => {
-        throw Object.assign(scrubCredentials(err as object, this.login), { messageWritten: progress.messageWritten });
+        throw new SendFailure(classifySmtpFailure(scrubCredentials(err as object, this.login), progress));
       });
     const redact = (text: string | undefined) => (typeof text === 'string' ? redactCredentials(text, this.login) : null);
     const rejectedErrors = ((info as { rejectedErrors?: SmtpError[] }).rejectedErrors ?? []).map((e): RejectedRecipient => ({

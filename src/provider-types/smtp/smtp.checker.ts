@@ -1,0 +1,48 @@
+import nodemailer from 'nodemailer';
+import type { AppConfig } from '../../config/app-config.js';
+import { redactSmtpText } from '../../credentials/credential-redactor.js';
+import type { SendingProvider } from '../../providers/sending-provider.js';
+import type { CheckOutcome } from '../check-outcome.js';
+import { smtpConnectionOptions } from './smtp-connection-options.js';
+
+type SmtpError = { code?: unknown; responseCode?: unknown; response?: unknown; message?: unknown };
+
+/**
+ * Connect, greeting, EHLO, STARTTLS or implicit TLS as configured, AUTH — and no mail. A fresh
+ * connection each time (not the sending pool), bounded by HEALTH_CHECK_TIMEOUT_MS overall.
+ */
+export async function checkSmtp(provider: SendingProvider, password: string | null, config: AppConfig): Promise<CheckOutcome> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const { timeoutMs } = config.health;
+  const transporter = nodemailer.createTransport(
+    smtpConnectionOptions(
+      provider,
+      password,
+      { connectionTimeoutMs: timeoutMs, greetingTimeoutMs: timeoutMs, socketTimeoutMs: timeoutMs },
+      { name: config.sending.messageIdDomain, extraCaFile: config.sending.smtp.extraCaFile },
+    ),
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error('health check timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
+  });
+  try {
+    await Promise.race([transporter.verify(), deadline]);
+    return { healthy: true, latencyMs: elapsed(), errorCode: null, smtpCode: null, reply: null };
+  } catch (err) {
+    const e = (err ?? {}) as SmtpError;
+    const text = typeof e.response === 'string' ? e.response : typeof e.message === 'string' ? e.message : null;
+    return {
+      healthy: false,
+      latencyMs: elapsed(),
+      errorCode: typeof e.code === 'string' ? e.code.slice(0, 32) : 'UNKNOWN',
+      smtpCode: typeof e.responseCode === 'number' ? e.responseCode : null,
+      // Redacted before cutting to length, so that a cut cannot hide what to redact.
+      reply: text ? redactSmtpText(text.replace(/\s+/g, ' '), { user: provider.smtpUsername, pass: password }).slice(0, 300) : null,
+    };
+  } finally {
+    clearTimeout(timer);
+    transporter.close();
+  }
+}

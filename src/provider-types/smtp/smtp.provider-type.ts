@@ -1,0 +1,35 @@
+import { Injectable } from '@nestjs/common';
+import type { FieldErrors } from '../../common/errors/app-error.js';
+import { MSG } from '../../common/validation/drf-fields.js';
+import { AppConfig } from '../../config/app-config.js';
+import type { SendingProvider } from '../../providers/sending-provider.js';
+import type { CheckOutcome } from '../check-outcome.js';
+import type { MailTransport } from '../mail-transport.js';
+import type { ProviderTypeDriver, ProviderTypeFields } from '../provider-type.js';
+import { checkSmtp } from './smtp.checker.js';
+import { SmtpTransport } from './smtp.transport.js';
+
+/** An SMTP server: host, port, optional login, STARTTLS (`smtp_use_tls`) or implicit TLS (`smtp_use_ssl`). */
+@Injectable()
+export class SmtpProviderType implements ProviderTypeDriver {
+  readonly secret = 'smtp_password';
+
+  constructor(private readonly config: AppConfig) {}
+
+  fieldErrors(p: ProviderTypeFields & { smtpUseTls?: boolean; smtpUseSsl?: boolean }): FieldErrors {
+    const errors: FieldErrors = {};
+    if (p.smtpUseTls && p.smtpUseSsl)
+      errors.non_field_errors = ['smtp_use_tls (STARTTLS) and smtp_use_ssl (implicit TLS) cannot both be true.'];
+    if (!p.smtpHost) errors.smtp_host = [MSG.required];
+    if (!p.smtpPort) errors.smtp_port = [MSG.required];
+    return errors;
+  }
+
+  createTransport(provider: SendingProvider, password: string | null): MailTransport {
+    return new SmtpTransport(provider, password, this.config.sending);
+  }
+
+  check(provider: SendingProvider, password: string | null): Promise<CheckOutcome> {
+    return checkSmtp(provider, password, this.config);
+  }
+}
