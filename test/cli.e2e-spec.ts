@@ -16,6 +16,9 @@ const OLD_KEY = Fernet.generateKey();
 const NEW_KEY = Fernet.generateKey();
 const DJANGO_SECRET = 'django-insecure-0ld-deployment-secret-key';
 const DJANGO_KEY = deriveDjangoFernetKey(DJANGO_SECRET);
+// AWS's documentation example key, and its SES SMTP password for us-east-2 as the AWS SDK for PHP's tests have it.
+const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+const SES_SMTP_PASSWORD_US_EAST_2 = 'BMPPgbAHoFVbze1Ud0oA5uNdXRwUXUZ+qOwphGJbl/cS';
 
 /** A token as the old Django deployment wrote it: Python's cryptography, with the derived key. */
 function pythonToken(key: string, plaintext: string): string {
@@ -30,7 +33,7 @@ type SecretRow = { id: number; name: string; smtp_password_encrypted: string | n
  * The CLI runs beside the database, as an operator would run it. In embedded mode the app holds
  * DATA_DIR while it runs, so each step closes the app before the CLI and reopens it after.
  */
-describe('CLI: credentials:rotate, providers:import, credentials:django-key', () => {
+describe('CLI: credentials:rotate, providers:import, credentials:django-key, credentials:ses-smtp-password', () => {
   let db: TestDatabase;
   const withApp = async <T>(fernetKeys: string, work: (ctx: Awaited<ReturnType<typeof startApp>>) => Promise<T>): Promise<T> => {
     const t = await startApp({ db, env: { FERNET_KEYS: fernetKeys } });
@@ -156,5 +159,34 @@ describe('CLI: credentials:rotate, providers:import, credentials:django-key', ()
     expect(res.code).toBe(0);
     expect(res.stdout.trim()).toBe(DJANGO_KEY);
     expect(new Fernet(res.stdout.trim()).decryptToString(pythonToken(DJANGO_KEY, 'x'))).toBe('x');
+  });
+
+  it('should print only the SES SMTP password for the secret key on stdin, and refuse a missing or bad --region', async () => {
+    const ok = await cli(['credentials:ses-smtp-password', '--region', 'us-east-2'], NEW_KEY, `${AWS_SECRET}\n`);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toBe(`${SES_SMTP_PASSWORD_US_EAST_2}\n`);
+
+    // The password is region-specific.
+    const elsewhere = await cli(['credentials:ses-smtp-password', '--region=eu-central-1'], NEW_KEY, AWS_SECRET);
+    expect(elsewhere.code).toBe(0);
+    expect(elsewhere.stdout.trim()).toMatch(/^[A-Za-z0-9+/]{43}[A-Za-z0-9+/=]$/);
+    expect(elsewhere.stdout.trim()).not.toBe(SES_SMTP_PASSWORD_US_EAST_2);
+
+    const bad = await cli(['credentials:ses-smtp-password', '--region', 'us-east-2.evil.example'], NEW_KEY, `${AWS_SECRET}\n`);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toContain('--region must be an AWS region name');
+
+    const missing = await cli(['credentials:ses-smtp-password'], NEW_KEY, `${AWS_SECRET}\n`);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toContain("required option '--region <region>' not specified");
+
+    const empty = await cli(['credentials:ses-smtp-password', '--region', 'us-east-2'], NEW_KEY, '');
+    expect(empty.code).not.toBe(0);
+    expect(empty.stderr).toContain('secret access key on standard input');
+
+    for (const res of [ok, elsewhere, bad, missing, empty]) expect(res.stdout + res.stderr).not.toContain(AWS_SECRET);
   });
 });

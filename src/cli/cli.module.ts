@@ -5,6 +5,7 @@ import { ProvidersModule } from '../providers/providers.module.js';
 import { DjangoKeyCommand } from './django-key.command.js';
 import { ImportProvidersCommand } from './import-providers.command.js';
 import { RotateCredentialsCommand } from './rotate-credentials.command.js';
+import { SesSmtpPasswordCommand } from './ses-smtp-password.command.js';
 
 /** Commands that work on the database. */
 @Module({
@@ -14,7 +15,7 @@ import { RotateCredentialsCommand } from './rotate-credentials.command.js';
 export class CliModule {}
 
 /** Commands that need no database, so they also run while an embedded-mode service holds DATA_DIR. */
-@Module({ providers: [DjangoKeyCommand] })
+@Module({ providers: [DjangoKeyCommand, SesSmtpPasswordCommand] })
 export class OfflineCliModule {}
 
-export const OFFLINE_COMMANDS = ['credentials:django-key'];
+export const OFFLINE_COMMANDS = ['credentials:django-key', 'credentials:ses-smtp-password'];
