@@ -28,7 +28,7 @@ describe('deriveSesSmtpPassword', () => {
     ['us-east-1', 'BLBM/9hSUELfq8Gw+rU1YcBjkOxGbhT2XG763xVLGWL9'],
     ['eu-central-1', 'BF0/eIJm0ruTHsSjOkRuOGzGF+zeSyE3aiRzrzUQ8LwG'],
     ['us-gov-west-1', 'BHW/eHvx1MM9YwW4wrJG6MGVQmLDCAM99G9YiSdGEIAw'],
-  ])('should give the password AWS\'s Python script gives for the example key in %s', (region, password) => {
+  ])("should give the password AWS's Python script gives for the example key in %s", (region, password) => {
     expect(deriveSesSmtpPassword(EXAMPLE_SECRET, region)).toBe(password);
   });
 
@@ -36,7 +36,7 @@ describe('deriveSesSmtpPassword', () => {
     ['je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY', 'ap-southeast-2'],
     ['abcdefghijklmnopqrstuvwxyz0123456789+/AB', 'il-central-1'],
     ['short', 'cn-northwest-1'],
-  ])('should agree with AWS\'s Python script when run on it (%s, %s)', (secret, region) => {
+  ])("should agree with AWS's Python script when run on it (%s, %s)", (secret, region) => {
     const python = execFileSync(PYTHON, ['-I', '-c', AWS_SCRIPT, region], { input: secret }).toString().trim();
     expect(deriveSesSmtpPassword(secret, region)).toBe(python);
   });
