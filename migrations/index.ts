@@ -3,6 +3,7 @@ import { RateLimits1764200000000 } from './1764200000000-rate-limits.js';
 import { Sending1764300000000 } from './1764300000000-sending.js';
 import { Health1764400000000 } from './1764400000000-health.js';
 import { DeliverySafety1764500000000 } from './1764500000000-delivery-safety.js';
+import { SesAccount1764600000000 } from './1764600000000-ses-account.js';
 
 /** Applied in this order. A landed migration is never edited: add a new file instead. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   Sending1764300000000,
   Health1764400000000,
   DeliverySafety1764500000000,
+  SesAccount1764600000000,
 ];

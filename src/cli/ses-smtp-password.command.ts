@@ -14,8 +14,7 @@ interface Options {
 
 @Command({
   name: 'credentials:ses-smtp-password',
-  description:
-    "Print the Amazon SES SMTP password for the IAM secret access key read from standard input, for the region's SMTP endpoint",
+  description: "Print the Amazon SES SMTP password for the IAM secret access key read from standard input, for the region's SMTP endpoint",
 })
 export class SesSmtpPasswordCommand extends CommandRunner {
   @Option({
@@ -34,7 +33,9 @@ export class SesSmtpPasswordCommand extends CommandRunner {
     // Only from stdin, never argv (shell history, `ps`) nor an ambient AWS_SECRET_ACCESS_KEY
     // (often another identity's key); and not typed at a terminal, which would display it.
     if (process.stdin.isTTY) {
-      throw new Error('pipe the IAM secret access key on standard input, e.g. printf \'%s\' "$SECRET" | npm run --silent cli -- credentials:ses-smtp-password --region REGION');
+      throw new Error(
+        'pipe the IAM secret access key on standard input, e.g. printf \'%s\' "$SECRET" | npm run --silent cli -- credentials:ses-smtp-password --region REGION',
+      );
     }
     const secret = (await readStdin()).replace(/\r?\n$/, '');
     if (!secret) throw new Error('give the IAM secret access key on standard input');

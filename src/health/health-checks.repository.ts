@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import type { CheckDetails } from '../provider-types/check-outcome.js';
 import { returningRows } from '../providers/providers.repository.js';
 
 export interface HealthCheckRow {
@@ -13,6 +14,8 @@ export interface HealthCheckRow {
   error_code: string | null;
   smtp_code: number | null;
   smtp_reply: string | null;
+  /** The provider type's findings (for SES, the account state and quota), or null. */
+  details: CheckDetails | null;
 }
 
 export type NewHealthCheck = Omit<HealthCheckRow, 'id'>;
@@ -24,9 +27,19 @@ export class HealthChecksRepository {
 
   async insert(c: NewHealthCheck): Promise<void> {
     await this.dataSource.query(
-      `INSERT INTO health_checks (provider_id, checked_at, trigger, healthy, latency_ms, error_code, smtp_code, smtp_reply)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [c.provider_id, c.checked_at, c.trigger, c.healthy, c.latency_ms, c.error_code, c.smtp_code, c.smtp_reply],
+      `INSERT INTO health_checks (provider_id, checked_at, trigger, healthy, latency_ms, error_code, smtp_code, smtp_reply, details)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        c.provider_id,
+        c.checked_at,
+        c.trigger,
+        c.healthy,
+        c.latency_ms,
+        c.error_code,
+        c.smtp_code,
+        c.smtp_reply,
+        c.details ? JSON.stringify(c.details) : null,
+      ],
     );
   }
 

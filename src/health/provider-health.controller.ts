@@ -5,6 +5,7 @@ import { RequireScope } from '../common/auth/auth.decorators.js';
 import { pageLinks } from '../common/pagination.js';
 import { ApiNotFound, ApiValidationErrors } from '../common/errors/api-error-responses.js';
 import { ApiIdParam, IdParam } from '../common/validation/id.param.js';
+import { sesAccountDto } from '../providers/dto/ses-account.dto.js';
 import { HealthCheckResultDto, HealthHistoryPageDto, HealthHistoryQuery } from './dto/health.dto.js';
 import { ProviderHealthService } from './provider-health.service.js';
 
@@ -16,7 +17,11 @@ export class ProviderHealthController {
   @Post(':id/health_check')
   @HttpCode(200)
   @RequireScope('providers:write')
-  @ApiOperation({ summary: 'Check the provider now: connect, greeting, EHLO, TLS, AUTH; no mail is sent' })
+  @ApiOperation({
+    summary: 'Check the provider now; no mail is sent',
+    description:
+      'SMTP: connect, greeting, EHLO, TLS, AUTH. Amazon SES: the GetAccount API (sending enabled, not shut down; quota recorded).',
+  })
   @ApiIdParam()
   @ApiOkResponse({ type: HealthCheckResultDto })
   @ApiNotFound('provider')
@@ -54,6 +59,7 @@ export class ProviderHealthController {
         error_class: r.error_code,
         smtp_code: r.smtp_code,
         smtp_reply: r.smtp_reply,
+        ses_account: sesAccountDto(r.details?.sesAccount, new Date(r.checked_at)),
       })),
     };
   }

@@ -146,8 +146,9 @@ export class ProviderHealthService {
       error_code: outcome.errorCode,
       smtp_code: outcome.smtpCode,
       smtp_reply: outcome.reply,
+      details: outcome.details ?? null,
     });
-    const was = await this.providers.recordCheck(provider.id, outcome.healthy, at, error, this.config.probeInitialSeconds);
+    const was = await this.providers.recordCheck(provider.id, outcome.healthy, at, error, this.config.probeInitialSeconds, outcome.details);
     if (outcome.healthy && was === 'unhealthy') {
       this.logger.log({ providerId: provider.id, provider: provider.name, trigger }, 'provider healthy again after a check');
       await this.recovered(provider);

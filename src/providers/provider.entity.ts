@@ -94,6 +94,32 @@ export class ProviderEntity {
   @Column({ name: 'unhealthy_since', type: 'timestamptz', nullable: true })
   unhealthySince: Date | null;
 
+  /** What SESv2 GetAccount answered at the last check that reached SES (aws_ses only; null before one did). */
+  @Column({ name: 'ses_sending_enabled', type: 'boolean', nullable: true })
+  sesSendingEnabled: boolean | null;
+
+  @Column({ name: 'ses_enforcement_status', type: 'varchar', length: 32, nullable: true })
+  sesEnforcementStatus: string | null;
+
+  @Column({ name: 'ses_production_access_enabled', type: 'boolean', nullable: true })
+  sesProductionAccessEnabled: boolean | null;
+
+  @Column({ name: 'ses_max_24_hour_send', type: 'double precision', nullable: true })
+  sesMax24HourSend: number | null;
+
+  @Column({ name: 'ses_max_send_rate', type: 'double precision', nullable: true })
+  sesMaxSendRate: number | null;
+
+  @Column({ name: 'ses_sent_last_24_hours', type: 'double precision', nullable: true })
+  sesSentLast24Hours: number | null;
+
+  /** The part of SentLast24Hours other senders on the account made, estimated at that check (used by the 24-hour limit). */
+  @Column({ name: 'ses_sent_by_others_24h', type: 'double precision', nullable: true })
+  sesSentByOthers24h: number | null;
+
+  @Column({ name: 'ses_checked_at', type: 'timestamptz', nullable: true })
+  sesCheckedAt: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

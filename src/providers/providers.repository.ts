@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, QueryFailedError, type FindOptionsWhere } from 'typeorm';
 import { AppError } from '../common/errors/app-error.js';
+import type { SesAccountState } from '../provider-types/check-outcome.js';
 import type { SecretName } from '../provider-types/provider-type.js';
 import type { HealthStatus, Priority, ProviderType } from './provider.constants.js';
 import { ProviderEntity } from './provider.entity.js';
@@ -107,6 +108,34 @@ export class ProvidersRepository {
       ),
     );
     return rows[0]?.was ?? null;
+  }
+
+  /**
+   * What SES's GetAccount answered at a check started at `at` (an older check finishing late
+   * changes nothing). Other senders' share of SentLast24Hours is estimated here: SES's count less
+   * this service's reservations in the hours wholly inside the 24 hours before the check (so it
+   * is rather too high than too low), for the 24-hour limit in `rate_limit_decide`.
+   */
+  async recordSesAccount(id: number, at: Date, a: SesAccountState): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE providers SET
+         ses_sending_enabled = $3, ses_enforcement_status = $4, ses_production_access_enabled = $5,
+         ses_max_24_hour_send = $6, ses_max_send_rate = $7, ses_sent_last_24_hours = $8, ses_checked_at = $2,
+         ses_sent_by_others_24h = greatest(0, $8::float8 - (
+           SELECT coalesce(sum(reserved), 0) FROM provider_hourly_usage
+            WHERE provider_id = $1 AND hour_start > date_trunc('hour', ($2::timestamptz AT TIME ZONE 'UTC') - interval '24 hours')))
+       WHERE id = $1 AND (ses_checked_at IS NULL OR ses_checked_at <= $2)`,
+      [
+        id,
+        at,
+        a.sendingEnabled,
+        a.enforcementStatus?.slice(0, 32) ?? null,
+        a.productionAccessEnabled,
+        a.max24HourSend,
+        a.maxSendRate,
+        a.sentLast24Hours,
+      ],
+    );
   }
 
   /**

@@ -133,7 +133,7 @@ describe(ProvidersService.name, () => {
       new FakeRateLimitService() as unknown as RateLimitService,
       {} as ProviderStatsRepository,
       // The real field rules of each type; nothing here sends or checks.
-      new ProviderTypeRegistry({ smtp: new SmtpProviderType({} as AppConfig), aws_ses: new AwsSesProviderType() }),
+      new ProviderTypeRegistry({ smtp: new SmtpProviderType({} as AppConfig), aws_ses: new AwsSesProviderType({} as AppConfig) }),
     );
   });
   afterAll(() => {

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppError, type FieldErrors } from '../common/errors/app-error.js';
 import { CredentialsService } from '../credentials/credentials.service.js';
+import type { CheckDetails } from '../provider-types/check-outcome.js';
 import type { ProviderTypeFields } from '../provider-types/provider-type.js';
 import { ProviderTypeRegistry } from '../provider-types/provider-type.registry.js';
 import { RateLimitService } from '../rate-limit/rate-limit.service.js';
@@ -10,6 +11,7 @@ import type { ProviderCredentialsDto, ProviderCredentialsResponseDto } from './d
 import type { ProviderListQuery } from './dto/provider-list.query.js';
 import type { ProviderResponseDto } from './dto/provider-response.dto.js';
 import type { ProviderUpdateDto } from './dto/provider-update.dto.js';
+import { providerSesAccount } from './dto/ses-account.dto.js';
 import { HEALTH_STATUS_DISPLAY, PRIORITY_DISPLAY, PROVIDER_TYPE_DISPLAY } from './provider.constants.js';
 import type { ProviderEntity } from './provider.entity.js';
 import type { ProviderHealthStatusDto } from './dto/provider-health-status.dto.js';
@@ -167,12 +169,22 @@ export class ProvidersService {
         last_health_check: p.lastHealthCheck?.toISOString() ?? null,
         last_error: p.lastError,
         can_send_email: p.isActive && p.healthStatus !== 'unhealthy' && (await this.rateLimits.canSendNow(p.id)),
+        ses_account: providerSesAccount(p),
       })),
     );
   }
 
-  /** Answers the health status before the check. */
-  async recordCheck(id: number, healthy: boolean, at: Date, error: string | null, probeAfterSeconds: number): Promise<string | null> {
+  /** Answers the health status before the check. What the check learnt besides (`details`) is kept on the provider. */
+  async recordCheck(
+    id: number,
+    healthy: boolean,
+    at: Date,
+    error: string | null,
+    probeAfterSeconds: number,
+    details?: CheckDetails,
+  ): Promise<string | null> {
+    // First, so that the limits know the quota by the time the provider is called healthy.
+    if (details?.sesAccount) await this.providers.recordSesAccount(id, at, details.sesAccount);
     return this.providers.recordCheck(id, healthy, at, error, probeAfterSeconds);
   }
 
@@ -222,6 +234,7 @@ export class ProvidersService {
         average_response_time: t?.attempts ? Math.round(t.response_time_ms_sum / t.attempts) / 1000 : null,
         total_attempts: t?.attempts ?? 0,
         stale_results: t?.stale_results ?? 0,
+        ses_account: providerSesAccount(p),
         failovers: failovers
           .filter((f) => f.from_provider_id === p.id)
           .map((f) => ({
@@ -358,6 +371,7 @@ export class ProvidersService {
       emails_sent_today: usage.sentToday,
       emails_sent_this_month: usage.sentThisMonth,
       last_health_check: p.lastHealthCheck?.toISOString() ?? null,
+      ses_account: providerSesAccount(p),
       created_at: p.createdAt.toISOString(),
       updated_at: p.updatedAt.toISOString(),
     };

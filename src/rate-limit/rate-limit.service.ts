@@ -5,8 +5,10 @@ import type { LimitKind, Reservation, ReserveResult, Usage } from './rate-limit.
 
 /**
  * Keeps each provider's promises: no 60-second span over `rate_limit_per_minute`, no UTC day
- * over `daily_limit`, no UTC month over `monthly_limit` (null: unlimited, 0: nothing). Every
- * decision is taken in PostgreSQL under the provider's row lock, so it holds across instances.
+ * over `daily_limit`, no UTC month over `monthly_limit` (null: unlimited, 0: nothing), and for
+ * Amazon SES the account's own quota as its last check read it: no second over MaxSendRate, no
+ * rolling 24 hours over Max24HourSend. Every decision is taken in PostgreSQL under the provider's
+ * row lock, so it holds across instances.
  */
 @Injectable()
 export class RateLimitService {
@@ -39,7 +41,7 @@ export class RateLimitService {
       );
   }
 
-  /** Whether one more send would be allowed now under all three limits (reserves nothing). */
+  /** Whether one more send would be allowed now under every limit (reserves nothing). */
   async canSendNow(providerId: number): Promise<boolean> {
     const d = await this.limits.decide(providerId, this.clock.now(), false);
     return d.refused_by === null;

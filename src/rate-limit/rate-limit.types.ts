@@ -1,4 +1,5 @@
-export type LimitKind = 'minute' | 'day' | 'month';
+/** The configured limits, then Amazon SES's own quota as read at the provider's last check (MaxSendRate, Max24HourSend). */
+export type LimitKind = 'minute' | 'day' | 'month' | 'ses_rate' | 'ses_24h';
 
 /** One send granted on a provider: commit it when the provider accepts the message, release it otherwise. */
 export interface Reservation {

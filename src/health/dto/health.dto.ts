@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IntegerField } from '../../common/validation/drf-fields.js';
+import { SES_ACCOUNT_PROPERTY, SesAccountDto } from '../../providers/dto/ses-account.dto.js';
 import { HEALTH_STATUSES, type HealthStatus } from '../../providers/provider.constants.js';
 
 export class HealthCheckResultDto {
@@ -18,7 +19,9 @@ export class HealthCheckRecordDto {
   @ApiProperty({ example: true }) healthy: boolean;
   @ApiProperty({ description: 'Seconds.', example: 0.214 }) latency: number;
   @ApiProperty({
-    description: "nodemailer's error code (ECONNECTION, ETIMEDOUT, EAUTH, ETLS, …).",
+    description:
+      "nodemailer's error code (ECONNECTION, ETIMEDOUT, EAUTH, ETLS, …); for SES the exception name (InvalidClientTokenId, " +
+      'TooManyRequestsException, …), the system error (ECONNREFUSED, ETIMEDOUT) or SES_SENDING_DISABLED / SES_SHUTDOWN.',
     nullable: true,
     type: String,
     example: null,
@@ -26,6 +29,11 @@ export class HealthCheckRecordDto {
   error_class: string | null;
   @ApiProperty({ nullable: true, type: 'integer', example: null }) smtp_code: number | null;
   @ApiProperty({ nullable: true, type: String, example: null }) smtp_reply: string | null;
+  @ApiProperty({
+    ...SES_ACCOUNT_PROPERTY,
+    description: 'What Amazon SES GetAccount answered at this check; null for other types or when SES did not answer.',
+  })
+  ses_account: SesAccountDto | null;
 }
 
 export class HealthHistoryPageDto {

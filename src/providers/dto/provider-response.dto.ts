@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { SES_ACCOUNT_PROPERTY, SesAccountDto } from './ses-account.dto.js';
 import { HEALTH_STATUSES, PRIORITIES, PROVIDER_TYPES, type HealthStatus, type Priority, type ProviderType } from '../provider.constants.js';
 
 /** A provider as every route returns it. Secrets never appear: only whether one is stored. */
@@ -34,6 +35,7 @@ export class ProviderResponseDto {
   @ApiProperty({ description: 'Messages the provider accepted in the current UTC month, test sends included.', example: 0 })
   emails_sent_this_month: number;
   @ApiProperty({ nullable: true, type: String, format: 'date-time', example: null }) last_health_check: string | null;
+  @ApiProperty(SES_ACCOUNT_PROPERTY) ses_account: SesAccountDto | null;
   @ApiProperty({ format: 'date-time', example: '2025-01-07T10:30:00Z' }) created_at: string;
   @ApiProperty({ format: 'date-time', example: '2025-01-07T10:30:00Z' }) updated_at: string;
 }

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IntegerField } from '../../common/validation/drf-fields.js';
+import { SES_ACCOUNT_PROPERTY, SesAccountDto } from './ses-account.dto.js';
 import { HEALTH_STATUSES, PROVIDER_TYPES, type HealthStatus, type ProviderType } from '../provider.constants.js';
 
 export class ProviderStatisticsQuery {
@@ -59,5 +60,6 @@ export class ProviderStatisticsDto {
     example: 0,
   })
   stale_results: number;
+  @ApiProperty(SES_ACCOUNT_PROPERTY) ses_account: SesAccountDto | null;
   @ApiProperty({ type: [FailoverCountDto], description: 'Where messages went when this provider failed.' }) failovers: FailoverCountDto[];
 }
