@@ -133,7 +133,7 @@ describe(ProvidersService.name, () => {
       new FakeRateLimitService() as unknown as RateLimitService,
       {} as ProviderStatsRepository,
       // The real field rules of each type; nothing here sends or checks.
-      new ProviderTypeRegistry(new SmtpProviderType({} as AppConfig), new AwsSesProviderType()),
+      new ProviderTypeRegistry(new SmtpProviderType({} as AppConfig), new AwsSesProviderType({} as AppConfig)),
     );
   });
   afterAll(() => {

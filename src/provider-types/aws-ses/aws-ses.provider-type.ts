@@ -1,34 +1,32 @@
 import { Injectable } from '@nestjs/common';
 import type { FieldErrors } from '../../common/errors/app-error.js';
 import { MSG } from '../../common/validation/drf-fields.js';
+import { AppConfig } from '../../config/app-config.js';
 import type { SendingProvider } from '../../providers/sending-provider.js';
 import type { CheckOutcome } from '../check-outcome.js';
 import type { MailTransport } from '../mail-transport.js';
 import type { ProviderTypeDriver, ProviderTypeFields } from '../provider-type.js';
-import { SendFailure } from '../send-failure.js';
+import { AWS_REGION_MESSAGE, isAwsRegion } from './aws-region.js';
+import { SesTransport } from './ses.transport.js';
 
 /** Amazon SES through its API: region, access key id, secret access key. */
 @Injectable()
 export class AwsSesProviderType implements ProviderTypeDriver {
   readonly secret = 'aws_secret_access_key';
 
+  constructor(private readonly config: AppConfig) {}
+
   fieldErrors(p: ProviderTypeFields): FieldErrors {
     const errors: FieldErrors = {};
     if (!p.awsRegion) errors.aws_region = [MSG.required];
+    else if (!isAwsRegion(p.awsRegion)) errors.aws_region = [AWS_REGION_MESSAGE];
     if (!p.awsAccessKeyId) errors.aws_access_key_id = [MSG.required];
     if (!p.hasAwsSecretAccessKey) errors.aws_secret_access_key = [MSG.required];
     return errors;
   }
 
-  createTransport(): MailTransport {
-    throw new SendFailure({
-      kind: 'provider',
-      code: 'EUNSUPPORTED',
-      responseCode: null,
-      command: null,
-      retryAfterSeconds: null,
-      reply: 'sending through Amazon SES is not supported yet',
-    });
+  createTransport(provider: SendingProvider, secretAccessKey: string | null): MailTransport {
+    return new SesTransport(provider, secretAccessKey, this.config.sending);
   }
 
   async check(provider: SendingProvider): Promise<CheckOutcome> {
