@@ -26,3 +26,25 @@ export function smtpProviderBody(overrides: Record<string, unknown> = {}): Recor
     ...overrides,
   };
 }
+
+/** A valid create body for an Amazon SES provider (AWS's documentation example keys); every call gets a unique name. */
+export function sesProviderBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  counter += 1;
+  return {
+    name: `SES ${counter} ${randomBytes(3).toString('hex')}`,
+    provider_type: 'aws_ses',
+    aws_region: 'eu-west-1',
+    aws_access_key_id: 'AKIAIOSFODNN7EXAMPLE',
+    aws_secret_access_key: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    from_email: 'sender@example.com',
+    from_name: 'Example Co',
+    reply_to: 'noreply@example.com',
+    daily_limit: null,
+    monthly_limit: null,
+    rate_limit_per_minute: null,
+    priority: 1,
+    is_active: true,
+    is_default: false,
+    ...overrides,
+  };
+}

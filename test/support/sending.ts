@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { API, type TestApp } from './app.js';
-import { smtpProviderBody } from './factories.js';
+import { sesProviderBody, smtpProviderBody } from './factories.js';
 import type { TestSmtpServer } from './smtp-server.js';
 import { testCertificate } from './tls.js';
 
@@ -44,12 +44,19 @@ export async function providerFor(
   return res.body as { id: number; name: string };
 }
 
+/** An Amazon SES provider; the app reaches SES (the test emulator) through AWS_ENDPOINT_URL_SESV2. */
+export async function sesProviderFor(t: TestApp, overrides: Record<string, unknown> = {}): Promise<{ id: number; name: string }> {
+  const res = await request(t.server).post(`${API}/providers/`).set(t.auth).send(sesProviderBody(overrides));
+  if (res.status !== 201) throw new Error(`provider not created: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as { id: number; name: string };
+}
+
 export type MessageBody = {
   id: number;
   status: string;
   message_id: string;
   provider_id: number | null;
-  attempts?: { provider_id: number; outcome: string; smtp_code: number | null; error_class: string | null }[];
+  attempts?: { provider_id: number; outcome: string; smtp_code: number | null; smtp_reply: string | null; error_class: string | null }[];
   outcome_uncertain: boolean;
   rejected_recipients: { address: string; smtp_code: number | null }[];
   last_error: string | null;

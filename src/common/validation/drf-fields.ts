@@ -86,6 +86,8 @@ export interface CharOptions extends FieldOptions {
   singleLine?: boolean;
   /** Longest word (see longestWord) a mail header can carry. */
   maxWordLength?: number;
+  /** A rule of the field's own, run on a string that passed the others. */
+  check?: (v: string) => string | null;
 }
 
 /**
@@ -101,13 +103,14 @@ export function longestWord(v: string): number {
 const trim = (v: unknown) => (typeof v === 'string' ? v.trim() : v);
 
 function charCheck(o: CharOptions, extra?: Check): Check {
+  const own = o.check;
   return (v) => {
     if (typeof v !== 'string') return MSG.notString;
     if (v === '') return o.allowBlank ? null : MSG.blank;
     if (v.length > o.maxLength) return MSG.maxLength(o.maxLength);
     if (o.singleLine && /[\r\n]/.test(v)) return MSG.lineBreak;
     if (o.maxWordLength !== undefined && longestWord(v) > o.maxWordLength) return MSG.maxWordLength(o.maxWordLength);
-    return extra ? extra(v) : null;
+    return (extra ? extra(v) : null) ?? (own ? own(v) : null);
   };
 }
 

@@ -10,3 +10,5 @@ const AWS_REGION = /^(?:[a-z]{2}(?:-gov|-iso[a-z]?)?|eusc-[a-z]{2})-[a-z]+-\d{1,
 export function isAwsRegion(value: string): boolean {
   return AWS_REGION.test(value);
 }
+
+export const AWS_REGION_MESSAGE = 'Enter a valid AWS region name, such as "eu-west-1".';

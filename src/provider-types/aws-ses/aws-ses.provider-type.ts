@@ -6,7 +6,8 @@ import type { SendingProvider } from '../../providers/sending-provider.js';
 import type { CheckOutcome } from '../check-outcome.js';
 import type { MailTransport } from '../mail-transport.js';
 import type { ProviderTypeDriver, ProviderTypeFields } from '../provider-type.js';
-import { SendFailure } from '../send-failure.js';
+import { AWS_REGION_MESSAGE, isAwsRegion } from './aws-region.js';
+import { SesTransport } from './ses.transport.js';
 import { checkSes } from './ses.checker.js';
 
 /** Amazon SES through its API: region, access key id, secret access key. */
@@ -19,20 +20,14 @@ export class AwsSesProviderType implements ProviderTypeDriver {
   fieldErrors(p: ProviderTypeFields): FieldErrors {
     const errors: FieldErrors = {};
     if (!p.awsRegion) errors.aws_region = [MSG.required];
+    else if (!isAwsRegion(p.awsRegion)) errors.aws_region = [AWS_REGION_MESSAGE];
     if (!p.awsAccessKeyId) errors.aws_access_key_id = [MSG.required];
     if (!p.hasAwsSecretAccessKey) errors.aws_secret_access_key = [MSG.required];
     return errors;
   }
 
-  createTransport(): MailTransport {
-    throw new SendFailure({
-      kind: 'provider',
-      code: 'EUNSUPPORTED',
-      responseCode: null,
-      command: null,
-      retryAfterSeconds: null,
-      reply: 'sending through Amazon SES is not supported yet',
-    });
+  createTransport(provider: SendingProvider, secretAccessKey: string | null): MailTransport {
+    return new SesTransport(provider, secretAccessKey, this.config.sending);
   }
 
   /** SESv2 GetAccount: sending enabled and not shut down; the account's quota comes back in `details`. */

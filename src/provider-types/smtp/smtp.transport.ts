@@ -4,6 +4,7 @@ import type { SendingConfig } from '../../config/app-config.js';
 import { redactCredentials, scrubCredentials, type SmtpLogin } from '../../credentials/credential-redactor.js';
 import type { SendingProvider } from '../../providers/sending-provider.js';
 import type { Delivered, MailTransport, OutgoingMail, RejectedRecipient } from '../mail-transport.js';
+import { mailOptions } from '../mail-options.js';
 import { SendFailure } from '../send-failure.js';
 import { smtpConnectionOptions } from './smtp-connection-options.js';
 import { classifySmtpFailure, type SendProgress } from './smtp-failure.js';
@@ -47,28 +48,10 @@ export class SmtpTransport implements MailTransport {
   }
 
   async send(mail: OutgoingMail): Promise<Delivered> {
-    const recipients = [...mail.to, ...mail.cc, ...mail.bcc];
     const progress: SendProgress = { messageWritten: false };
-    const info = await this.transporter
-      .sendMail({
-        progress,
-        messageId: mail.messageId,
-        // Address objects and an explicit envelope: nodemailer parses address strings (FINDINGS.md).
-        from: { name: mail.from.name, address: mail.from.address },
-        to: mail.to.map((address) => ({ name: '', address })),
-        cc: mail.cc.map((address) => ({ name: '', address })),
-        bcc: mail.bcc.map((address) => ({ name: '', address })),
-        replyTo: mail.replyTo ? { name: '', address: mail.replyTo } : undefined,
-        envelope: { from: mail.from.address, to: recipients },
-        subject: mail.subject,
-        text: mail.text ?? undefined,
-        html: mail.html ?? undefined,
-        headers: mail.headers,
-        attachments: mail.attachments.map((a) => ({ filename: a.filename, content: a.content, contentType: a.contentType ?? undefined })),
-      } as SendMailOptions)
-      .catch((err: unknown) => {
-        throw new SendFailure(classifySmtpFailure(scrubCredentials(err as object, this.login), progress));
-      });
+    const info = await this.transporter.sendMail({ progress, ...mailOptions(mail) } as SendMailOptions).catch((err: unknown) => {
+      throw new SendFailure(classifySmtpFailure(scrubCredentials(err as object, this.login), progress));
+    });
     const redact = (text: string | undefined) => (typeof text === 'string' ? redactCredentials(text, this.login) : null);
     const rejectedErrors = ((info as { rejectedErrors?: SmtpError[] }).rejectedErrors ?? []).map((e): RejectedRecipient => ({
       address: e.recipient ?? '',

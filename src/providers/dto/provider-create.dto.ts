@@ -1,4 +1,5 @@
 import { BooleanField, CharField, ChoiceField, EmailField, HostField, IntegerField } from '../../common/validation/drf-fields.js';
+import { AWS_REGION_MESSAGE, isAwsRegion } from '../../provider-types/aws-ses/aws-region.js';
 import { PRIORITIES, PROVIDER_TYPES, type Priority, type ProviderType } from '../provider.constants.js';
 
 const LIMIT_MAX = 2_147_483_647;
@@ -64,7 +65,9 @@ export class ProviderCreateDto {
     maxLength: 32,
     nullable: true,
     singleLine: true,
-    api: { description: 'AWS region of the SES endpoint. Required for `aws_ses`.', example: 'eu-west-1' },
+    // It names the host the service connects to (email.REGION.amazonaws.com): a region's shape only.
+    check: (v) => (isAwsRegion(v) ? null : AWS_REGION_MESSAGE),
+    api: { description: 'AWS region of the SES endpoint, such as `eu-west-1`. Required for `aws_ses`.', example: 'eu-west-1' },
   })
   aws_region?: string | null;
 
