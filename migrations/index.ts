@@ -4,6 +4,7 @@ import { Sending1764300000000 } from './1764300000000-sending.js';
 import { Health1764400000000 } from './1764400000000-health.js';
 import { DeliverySafety1764500000000 } from './1764500000000-delivery-safety.js';
 import { SesAccount1764600000000 } from './1764600000000-ses-account.js';
+import { LongerErrorCodes1764700000000 } from './1764700000000-longer-error-codes.js';
 
 /** Applied in this order. A landed migration is never edited: add a new file instead. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   Health1764400000000,
   DeliverySafety1764500000000,
   SesAccount1764600000000,
+  LongerErrorCodes1764700000000,
 ];

@@ -245,7 +245,7 @@ describe('Sending through Amazon SES (the aws-ses-v2-local emulator behind a rec
       const res = await test(p.id);
       expect(res.status).toBe(400);
       expect(res.body).toEqual({ success: false, error: expect.any(String), provider_name: p.name, response_time: expect.any(Number) });
-      expect(res.body.error).toContain('SignatureDoesNotMatch');
+      expect(res.body.error).toMatch(/^SES Error: SignatureDoesNotMatch 403 /);
       expect(res.body.error).toContain('403');
       expect(JSON.stringify(res.body)).not.toContain(SECRET);
       const m = (await request(t.server).get(`${API}/messages/?provider_id=${p.id}`).set(t.auth)).body;

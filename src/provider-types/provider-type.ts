@@ -20,6 +20,8 @@ export type ProviderTypeFields = Pick<
  */
 export interface ProviderTypeDriver {
   readonly secret: SecretName;
+  /** How a failed test send's `error` begins ("SMTP Error", as the seed API shows, or "SES Error"). */
+  readonly errorLabel: string;
   /** The fields this type needs, as 400 errors keyed by field (each field's own format is the DTO's). */
   fieldErrors(p: ProviderTypeFields): FieldErrors;
   /** A transport for the provider; sends throw SendFailure, classified by this type's rules. */

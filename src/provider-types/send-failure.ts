@@ -35,7 +35,7 @@ export function failureOf(err: unknown): ClassifiedFailure {
   const code = (err as { code?: unknown } | null)?.code;
   return {
     kind: 'provider',
-    code: typeof code === 'string' && code ? code.slice(0, 32) : 'UNKNOWN',
+    code: typeof code === 'string' && code ? code.slice(0, 64) : 'UNKNOWN',
     responseCode: null,
     command: null,
     retryAfterSeconds: null,

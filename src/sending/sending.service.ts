@@ -14,6 +14,8 @@ import { MAX_RECIPIENTS, type SendMessageDto } from './dto/send-message.dto.js';
 import type { AttemptRow, MessageRow } from './message.types.js';
 import { MessagesRepository } from './messages.repository.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import { ProviderTypeRegistry } from '../provider-types/provider-type.registry.js';
+import { describeFailure } from '../provider-types/send-failure.js';
 import { SendWorker } from './send-worker.js';
 
 export type SendOutcome = { message: MessageResponseDto; created: boolean };
@@ -32,6 +34,7 @@ export class SendingService {
     private readonly delivery: DeliveryService,
     private readonly worker: SendWorker,
     private readonly leases: LeaseKeeper,
+    private readonly types: ProviderTypeRegistry,
     @Inject(CLOCK) private readonly clock: Clock,
     config: AppConfig,
   ) {
@@ -190,7 +193,7 @@ export class SendingService {
         };
       }
       const f = attempt.failure;
-      const error = `SMTP Error: ${[f.code, f.responseCode, f.reply].filter((x) => x !== null && x !== '').join(' ')}`;
+      const error = `${this.types.of(provider.providerType).errorLabel}: ${describeFailure(f)}`;
       await this.delivery.conclude(lease, provider, reserved.reservation, attempt, () =>
         this.messages.markFailed(lease, provider.id, error, { uncertain: f.kind === 'uncertain' }),
       );

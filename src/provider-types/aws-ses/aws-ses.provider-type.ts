@@ -13,6 +13,7 @@ import { checkSes } from './ses.checker.js';
 /** Amazon SES through its API: region, access key id, secret access key. */
 @Injectable()
 export class AwsSesProviderType implements ProviderTypeDriver {
+  readonly errorLabel = 'SES Error';
   readonly secret = 'aws_secret_access_key';
 
   constructor(private readonly config: AppConfig) {}

@@ -88,9 +88,9 @@ describe('classifySesFailure', () => {
       });
     });
 
-    it('MailFromDomainNotVerifiedException, shortened to fit the 32-character error_code', () => {
+    it('MailFromDomainNotVerifiedException, named in full', () => {
       const err = new MailFromDomainNotVerifiedException({ message: 'MAIL FROM domain not verified.', ...meta(400) });
-      expect(classifySesFailure(err)).toMatchObject({ kind: 'message', code: 'MailFromDomainNotVerified', responseCode: 400 });
+      expect(classifySesFailure(err)).toMatchObject({ kind: 'message', code: 'MailFromDomainNotVerifiedException', responseCode: 400 });
     });
 
     it('a message nodemailer could not build (no request went out)', () => {

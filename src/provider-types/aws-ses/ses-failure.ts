@@ -72,7 +72,8 @@ const MESSAGE_CODES = new Set(['ESTREAM', 'EFILEACCESS', 'EURLACCESS', 'EFETCH']
 const MID_REQUEST_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT']);
 
 /** send_attempts.error_code and health_checks.error_code hold 32 characters. */
-const MAX_CODE = 32;
+/** send_attempts.error_code and health_checks.error_code are varchar(64). */
+const MAX_CODE = 64;
 const MAX_REPLY = 300;
 
 /**
@@ -125,10 +126,9 @@ function kindOf(code: string, name: string | null, status: number | null, sysCod
   return (sysCode !== null && MID_REQUEST_CODES.has(sysCode)) || name === 'TimeoutError' ? 'uncertain' : 'provider';
 }
 
-/** The SES name as it is; one too long for the column loses its "Exception" suffix (MailFromDomainNotVerifiedException). */
+/** The SES name as it is (the column holds any SES error name). */
 function fitCode(code: string): string {
-  if (code.length <= MAX_CODE) return code;
-  return code.replace(/Exception$/, '').slice(0, MAX_CODE);
+  return code.slice(0, MAX_CODE);
 }
 
 function replyText(e: SesErrorFields, name: string | null, secret: string | null): string | null {

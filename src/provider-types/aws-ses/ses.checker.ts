@@ -50,7 +50,7 @@ export async function checkSes(provider: SendingProvider, secretAccessKey: strin
     return {
       healthy: false,
       latencyMs: elapsed(),
-      errorCode: (timedOut ? 'ETIMEDOUT' : errorName(e)).slice(0, 32),
+      errorCode: (timedOut ? 'ETIMEDOUT' : errorName(e)).slice(0, 64),
       smtpCode: typeof status === 'number' ? status : null,
       // Redacted before cutting to length, so that a cut cannot hide what to redact.
       reply: text ? redactCredentials(text.replace(/\s+/g, ' '), { user: null, pass: secretAccessKey }).slice(0, 300) : null,

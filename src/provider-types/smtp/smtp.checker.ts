@@ -36,7 +36,7 @@ export async function checkSmtp(provider: SendingProvider, password: string | nu
     return {
       healthy: false,
       latencyMs: elapsed(),
-      errorCode: typeof e.code === 'string' ? e.code.slice(0, 32) : 'UNKNOWN',
+      errorCode: typeof e.code === 'string' ? e.code.slice(0, 64) : 'UNKNOWN',
       smtpCode: typeof e.responseCode === 'number' ? e.responseCode : null,
       // Redacted before cutting to length, so that a cut cannot hide what to redact.
       reply: text ? redactSmtpText(text.replace(/\s+/g, ' '), { user: provider.smtpUsername, pass: password }).slice(0, 300) : null,

@@ -12,6 +12,7 @@ import { SmtpTransport } from './smtp.transport.js';
 /** An SMTP server: host, port, optional login, STARTTLS (`smtp_use_tls`) or implicit TLS (`smtp_use_ssl`). */
 @Injectable()
 export class SmtpProviderType implements ProviderTypeDriver {
+  readonly errorLabel = 'SMTP Error';
   readonly secret = 'smtp_password';
 
   constructor(private readonly config: AppConfig) {}

@@ -10,7 +10,8 @@ export class ProviderTestResultDto {
   @ApiProperty({ example: true }) success: boolean;
   @ApiPropertyOptional({ example: 'Test email sent successfully' }) message?: string;
   @ApiPropertyOptional({
-    description: 'What the SMTP server answered (failure only).',
+    description:
+      'What the provider answered (failure only): "SMTP Error: …" for SMTP, "SES Error: …" (the SES error name and message) for Amazon SES.',
     example: 'SMTP Error: EAUTH 535 5.7.8 Authentication failed',
   })
   error?: string;
