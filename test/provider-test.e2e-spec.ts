@@ -45,8 +45,9 @@ describe('POST /providers/{id}/test/ (seed section 6) and GET /providers/statist
   });
 
   it('should answer 400 with what the server said, and no password, when the test fails', async () => {
-    const sink = await server({ auth: { user: 'mailer', pass: 'right-pass' } });
-    const p = await providerFor(t, sink, { smtp_username: 'mailer', smtp_password: 'Wrong-Pass-123' });
+    // Over STARTTLS: a password never goes in clear (SMTP_ALLOW_PLAINTEXT_AUTH is off).
+    const sink = await server({ starttls: true, auth: { user: 'mailer', pass: 'right-pass' } });
+    const p = await providerFor(t, sink, { smtp_use_tls: true, smtp_username: 'mailer', smtp_password: 'Wrong-Pass-123' });
     const res = await test(p.id);
     expect(res.status).toBe(400);
     expect(res.body).toEqual({

@@ -176,7 +176,12 @@ describe('POST /send/ and delivery with failover (real SMTP servers on loopback)
   });
 
   it.each([
-    ['a 535 to AUTH', { auth: { user: 'u', pass: 'right' } }, { smtp_username: 'u', smtp_password: 'wrong' }],
+    // Over STARTTLS: a password never goes in clear (SMTP_ALLOW_PLAINTEXT_AUTH is off).
+    [
+      'a 535 to AUTH',
+      { starttls: true, auth: { user: 'u', pass: 'right' } },
+      { smtp_use_tls: true, smtp_username: 'u', smtp_password: 'wrong' },
+    ],
     ['a 450 to RCPT', { faults: { onRcpt: () => ({ code: 450, message: 'Mailbox busy' }) } }, {}],
     ['a 421 greeting', { faults: { onConnect: 'refuse-421' as const } }, {}],
     ['a greeting that never comes', { faults: { onConnect: 'never-greet' as const } }, {}],

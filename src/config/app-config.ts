@@ -129,4 +129,9 @@ export class AppConfig {
       this.get<'json' | 'pretty' | undefined>('LOG_FORMAT') ?? (this.nodeEnv === 'development' && process.stdout.isTTY ? 'pretty' : 'json')
     );
   }
+
+  /** Whether an SMTP provider may send its password without TLS (refused at save and at connect otherwise). */
+  get smtpAllowPlaintextAuth(): boolean {
+    return this.get('SMTP_ALLOW_PLAINTEXT_AUTH');
+  }
 }

@@ -55,6 +55,9 @@ export const envSchema = Joi.object({
   HEALTH_PROBE_COOLDOWN_SECONDS: Joi.number().integer().min(0).default(300),
   // An unhealthy provider is checked again after this long, then after twice as long, up to HEALTH_PROBE_COOLDOWN_SECONDS.
   HEALTH_PROBE_INITIAL_SECONDS: Joi.number().min(0.1).max(3600).default(5),
+
+  // Issue #11, no plaintext AUTH: lets a provider with a password connect without TLS (a trusted internal network only).
+  SMTP_ALLOW_PLAINTEXT_AUTH: Joi.boolean().default(false),
 }).unknown(true);
 
 export function validateEnv(raw: Record<string, unknown>): Record<string, unknown> {

@@ -93,6 +93,10 @@ export class TestSmtpServer {
   readonly received: ReceivedMessage[] = [];
   /** DATA transactions read in full and not yet answered (held by `onDataDelayMs`). */
   inFlight = 0;
+  /** TCP connections accepted so far. */
+  connections = 0;
+  /** Every AUTH the server was given (the mechanism and user; the password is never kept), accepted or not. */
+  readonly authAttempts: { method: string; username: string }[] = [];
   private faults: FaultPlan;
   private dataDelayMs: number;
   private readonly server: SMTPServer;
@@ -118,6 +122,7 @@ export class TestSmtpServer {
       closeTimeout: 100,
       onConnect: (session, callback) => this.onConnect(session, callback),
       onAuth: (auth, session, callback) => {
+        this.authAttempts.push({ method: auth.method, username: auth.username ?? '' });
         const fault = this.faults.onAuth;
         const reply =
           typeof fault === 'function'
@@ -221,6 +226,7 @@ export class TestSmtpServer {
   }
 
   private onConnect(_session: SMTPServerSession, callback: (err?: Error | null) => void): void {
+    this.connections += 1;
     if (this.faults.onConnect === 'never-greet') return; // smtp-server greets only once this calls back
     callback(this.faults.onConnect === 'refuse-421' ? replyError(REPLIES['refuse-421']) : null);
   }

@@ -4,14 +4,18 @@ import { redactSmtpText } from '../../credentials/credential-redactor.js';
 import type { SendingProvider } from '../../providers/sending-provider.js';
 import type { CheckOutcome } from '../check-outcome.js';
 import { smtpConnectionOptions } from './smtp-connection-options.js';
+import { passwordInClear, PLAINTEXT_AUTH_CODE, PLAINTEXT_AUTH_REFUSAL } from './smtp-plaintext-auth.js';
 
 type SmtpError = { code?: unknown; responseCode?: unknown; response?: unknown; message?: unknown };
 
 /**
  * Connect, greeting, EHLO, STARTTLS or implicit TLS as configured, AUTH — and no mail. A fresh
- * connection each time (not the sending pool), bounded by HEALTH_CHECK_TIMEOUT_MS overall.
+ * connection each time (not the sending pool), bounded by HEALTH_CHECK_TIMEOUT_MS overall. A provider
+ * that would send its password in clear is unhealthy without connecting (unless SMTP_ALLOW_PLAINTEXT_AUTH).
  */
 export async function checkSmtp(provider: SendingProvider, password: string | null, config: AppConfig): Promise<CheckOutcome> {
+  if (!config.smtpAllowPlaintextAuth && passwordInClear({ ...provider, hasSmtpPassword: provider.hasSmtpPassword || !!password }))
+    return { healthy: false, latencyMs: 0, errorCode: PLAINTEXT_AUTH_CODE, smtpCode: null, reply: PLAINTEXT_AUTH_REFUSAL };
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const { timeoutMs } = config.health;

@@ -6,6 +6,7 @@ import type { SendingProvider } from '../../providers/sending-provider.js';
 import type { CheckOutcome } from '../check-outcome.js';
 import type { MailTransport } from '../mail-transport.js';
 import type { ProviderTypeDriver, ProviderTypeFields } from '../provider-type.js';
+import { passwordInClear, PLAINTEXT_AUTH_FIELD_ERROR } from './smtp-plaintext-auth.js';
 import { checkSmtp } from './smtp.checker.js';
 import { SmtpTransport } from './smtp.transport.js';
 
@@ -21,13 +22,14 @@ export class SmtpProviderType implements ProviderTypeDriver {
     const errors: FieldErrors = {};
     if (p.smtpUseTls && p.smtpUseSsl)
       errors.non_field_errors = ['smtp_use_tls (STARTTLS) and smtp_use_ssl (implicit TLS) cannot both be true.'];
+    if (passwordInClear(p) && !this.config.smtpAllowPlaintextAuth) errors.non_field_errors = [PLAINTEXT_AUTH_FIELD_ERROR];
     if (!p.smtpHost) errors.smtp_host = [MSG.required];
     if (!p.smtpPort) errors.smtp_port = [MSG.required];
     return errors;
   }
 
   createTransport(provider: SendingProvider, password: string | null): MailTransport {
-    return new SmtpTransport(provider, password, this.config.sending);
+    return new SmtpTransport(provider, password, this.config.sending, this.config.smtpAllowPlaintextAuth);
   }
 
   check(provider: SendingProvider, password: string | null): Promise<CheckOutcome> {

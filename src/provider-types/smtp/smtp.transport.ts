@@ -7,6 +7,7 @@ import type { Delivered, MailTransport, OutgoingMail, RejectedRecipient } from '
 import { mailOptions } from '../mail-options.js';
 import { SendFailure } from '../send-failure.js';
 import { smtpConnectionOptions } from './smtp-connection-options.js';
+import { passwordInClear, PLAINTEXT_AUTH_CODE, PLAINTEXT_AUTH_REFUSAL } from './smtp-plaintext-auth.js';
 import { classifySmtpFailure, type SendProgress } from './smtp-failure.js';
 
 type SmtpError = Error & { recipient?: string; responseCode?: number; response?: string };
@@ -17,15 +18,19 @@ type StreamingMail = {
 
 /**
  * A pooled nodemailer transport for one SMTP provider; failures are thrown as SendFailure. `smtp_use_tls` means STARTTLS is required
- * (never plain AUTH), `smtp_use_ssl` implicit TLS; certificates are always verified.
+ * (never plain AUTH), `smtp_use_ssl` implicit TLS; certificates are always verified. A provider that
+ * would send its password in clear (stored before that was refused) fails every send without connecting,
+ * unless SMTP_ALLOW_PLAINTEXT_AUTH is on.
  */
 export class SmtpTransport implements MailTransport {
   private readonly transporter: Transporter;
   /** What a server's reply must not give back (some echo the AUTH command they refused). */
   private readonly login: SmtpLogin;
+  private readonly refused: boolean;
 
-  constructor(provider: SendingProvider, password: string | null, config: SendingConfig) {
+  constructor(provider: SendingProvider, password: string | null, config: SendingConfig, allowPlaintextAuth: boolean) {
     this.login = { user: provider.smtpUsername, pass: password };
+    this.refused = !allowPlaintextAuth && passwordInClear({ ...provider, hasSmtpPassword: provider.hasSmtpPassword || !!password });
     this.transporter = nodemailer.createTransport({
       ...smtpConnectionOptions(provider, password, config.smtp, { name: config.messageIdDomain, extraCaFile: config.smtp.extraCaFile }),
       pool: true,
@@ -48,6 +53,15 @@ export class SmtpTransport implements MailTransport {
   }
 
   async send(mail: OutgoingMail): Promise<Delivered> {
+    if (this.refused)
+      throw new SendFailure({
+        kind: 'provider',
+        code: PLAINTEXT_AUTH_CODE,
+        responseCode: null,
+        command: null,
+        retryAfterSeconds: null,
+        reply: PLAINTEXT_AUTH_REFUSAL,
+      });
     const progress: SendProgress = { messageWritten: false };
     const info = await this.transporter.sendMail({ progress, ...mailOptions(mail) } as SendMailOptions).catch((err: unknown) => {
       throw new SendFailure(classifySmtpFailure(scrubCredentials(err as object, this.login), progress));
