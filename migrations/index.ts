@@ -5,6 +5,7 @@ import { Health1764400000000 } from './1764400000000-health.js';
 import { DeliverySafety1764500000000 } from './1764500000000-delivery-safety.js';
 import { SesAccount1764600000000 } from './1764600000000-ses-account.js';
 import { LongerErrorCodes1764700000000 } from './1764700000000-longer-error-codes.js';
+import { ApiKeyExpiry1764800000000 } from './1764800000000-api-key-expiry.js';
 
 /** Applied in this order. A landed migration is never edited: add a new file instead. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   DeliverySafety1764500000000,
   SesAccount1764600000000,
   LongerErrorCodes1764700000000,
+  ApiKeyExpiry1764800000000,
 ];

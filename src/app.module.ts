@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ApiKeysModule } from './api-keys/api-keys.module.js';
 import { AuthGuard } from './common/auth/auth.guard.js';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter.js';
+import { NotFoundFallback } from './common/errors/not-found.fallback.js';
 import { LoggingModule } from './common/logging/logging.module.js';
 import { AppConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
@@ -12,9 +13,6 @@ import { SendingModule } from './sending/sending.module.js';
 
 @Module({
   imports: [AppConfigModule, LoggingModule, DatabaseModule, ApiKeysModule, ProvidersModule, SendingModule, HealthModule],
-  providers: [
-    { provide: APP_GUARD, useClass: AuthGuard },
-    { provide: APP_FILTER, useClass: HttpExceptionFilter },
-  ],
+  providers: [{ provide: APP_GUARD, useClass: AuthGuard }, { provide: APP_FILTER, useClass: HttpExceptionFilter }, NotFoundFallback],
 })
 export class AppModule {}

@@ -1,6 +1,7 @@
 import { RequestMethod } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { NextFunction, Request, Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
 import { AppConfig } from './config/app-config.js';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
@@ -22,6 +23,64 @@ function rejectNonJsonBodies(req: Request, res: Response, next: NextFunction): v
   next();
 }
 
+/**
+ * helmet's headers, with a policy Swagger UI works under (its page loads only its own scripts
+ * and styles, plus data: images) and framing denied: nothing here is meant to be embedded.
+ * HSTS only when the request came over TLS, as seen by Express: behind a trusted proxy that
+ * says https (TRUST_PROXY), since the service itself speaks plain HTTP.
+ */
+function useSecurityHeaders(app: NestExpressApplication): void {
+  app.disable('x-powered-by');
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          'frame-ancestors': ["'none'"],
+          // Swagger UI sets inline styles; helmet's default would also allow any https: stylesheet and font.
+          'style-src': ["'self'", "'unsafe-inline'"],
+          'font-src': ["'self'", 'data:'],
+          // The service speaks plain HTTP itself; upgrading Swagger UI's requests to https would break it there.
+          'upgrade-insecure-requests': null,
+        },
+      },
+      frameguard: { action: 'deny' },
+      strictTransportSecurity: false,
+    }),
+  );
+  const hsts = helmet.strictTransportSecurity({ maxAge: 365 * 24 * 3600, includeSubDomains: true });
+  app.use((req: Request, res: Response, next: NextFunction) => (req.secure ? hsts(req, res, next) : next()));
+}
+
+/** CORS for the listed origins only; any other origin gets no CORS header at all. */
+function corsOptions(origins: string[]): Parameters<NestExpressApplication['enableCors']>[0] {
+  const allowed = new Set(origins);
+  return {
+    origin: (origin, done) => done(null, origin !== undefined && allowed.has(origin) ? origin : false),
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key'],
+    exposedHeaders: ['Retry-After', 'Idempotent-Replayed', 'X-Request-Id', 'WWW-Authenticate', 'Allow'],
+    maxAge: 600,
+  };
+}
+
+// Case-insensitive, with or without the trailing slash, as Express routes match.
+const SEND_ROUTE = new RegExp(`^/${API_PREFIX}/send/?$`, 'i');
+
+/**
+ * The large JSON limit only where attachments travel (POST /send/), a small one elsewhere, so a
+ * client cannot make the service read megabytes on any other route (before authentication, too).
+ * Named jsonParser so that Nest, seeing one, does not add its own.
+ */
+function jsonBodyParser(config: AppConfig): (req: Request, res: Response, next: NextFunction) => void {
+  // Not strict: a JSON string or number body is valid JSON, and gets DRF's "Expected a dictionary".
+  const small = express.json({ strict: false, limit: config.bodyLimitBytes });
+  const large = express.json({ strict: false, limit: config.sendBodyLimitBytes });
+  return function jsonParser(req, res, next) {
+    const parser = req.method === 'POST' && SEND_ROUTE.test(req.path) ? large : small;
+    parser(req, res, next);
+  };
+}
+
 export function configureApp(app: NestExpressApplication): NestExpressApplication {
   app.useLogger(app.get(Logger));
   app.setGlobalPrefix(API_PREFIX, {
@@ -31,8 +90,11 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
     ],
   });
   app.useGlobalPipes(createValidationPipe());
-  // Not strict: a JSON string or number body is valid JSON, and gets DRF's "Expected a dictionary".
-  app.useBodyParser('json', { strict: false, limit: app.get(AppConfig).maxRequestBytes });
+  const config = app.get(AppConfig);
+  // First, so that every response carries the headers, body parser errors included.
+  useSecurityHeaders(app);
+  if (config.corsOrigins.length) app.enableCors(corsOptions(config.corsOrigins));
+  app.use(jsonBodyParser(config));
   app.use(rejectNonJsonBodies);
   app.enableShutdownHooks();
 

@@ -126,6 +126,7 @@ describe('Authentication and API keys', () => {
         prefix: created.prefix,
         created_at: expect.any(String),
         last_used_at: null,
+        expires_at: null,
       });
       for (const key of issued) expect(res.text).not.toContain(key.key);
     });

@@ -94,7 +94,9 @@ describe('Another start on a database that already has a key', () => {
       if (db.server) {
         // Both instances are up: the first still answers with the same single key.
         const fromFirst = await request(first.app.server).get(`${API}/api-keys/`).set('Authorization', `Bearer ${token}`);
-        expect(fromFirst.body).toEqual(keys.body);
+        // last_used_at is recorded after a request is answered, so the two may differ there.
+        const withoutUse = (body: Record<string, unknown>[]) => body.map(({ last_used_at: _, ...key }) => key);
+        expect(withoutUse(fromFirst.body)).toEqual(withoutUse(keys.body));
       }
     } finally {
       await second.app.close();

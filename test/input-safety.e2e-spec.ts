@@ -166,9 +166,13 @@ describe('No input yields a 500 (NUL, lone surrogates, deep nesting, odd types)'
     });
 
     it('should answer 400 and stay up for a body nested 1,000,000 levels deep', async () => {
-      const res = await send('patch', `/providers/${providerId}/`, deeplyNested('name', 1_000_000));
+      // Only POST /send/ reads a 2 MB body; elsewhere it is over BODY_LIMIT_BYTES and never parsed.
+      const res = await send('post', '/send/', deeplyNested('attachments', 1_000_000));
       expect(res.status).toBe(400);
       expectContractError(res);
+      const patched = await send('patch', `/providers/${providerId}/`, deeplyNested('name', 1_000_000));
+      expect(patched.status).toBe(413);
+      expectContractError(patched);
       await request(t.server).get(`${API}/providers/${providerId}/`).set(t.auth).expect(200);
     });
   });

@@ -16,9 +16,9 @@ export class ApiKeysController {
   @Post()
   @ApiOperation({ summary: 'Create a scoped API key; the token is in this response only' })
   @ApiCreatedResponse({ type: ApiKeyCreatedDto })
-  @ApiValidationErrors({ scopes: ['"root" is not a valid choice.'] })
+  @ApiValidationErrors({ scopes: ['"root" is not a valid choice.'], expires_at: ['Ensure this date-time is in the future.'] })
   create(@Body() dto: ApiKeyCreateDto): Promise<ApiKeyCreatedDto> {
-    return this.apiKeys.create(dto.name, dto.scopes);
+    return this.apiKeys.create(dto.name, dto.scopes, dto.expires_at ? new Date(dto.expires_at) : null);
   }
 
   @Get()

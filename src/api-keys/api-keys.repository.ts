@@ -4,6 +4,9 @@ import { DataSource, IsNull, Repository } from 'typeorm';
 import type { Scope } from '../common/auth/scopes.js';
 import { ApiKeyEntity } from './api-key.entity.js';
 
+/** last_used_at is recorded at most this often per key. */
+export const TOUCH_INTERVAL_MS = 60_000;
+
 /** Arbitrary constant: serialises "create the first admin key" between instances. */
 const BOOTSTRAP_LOCK_KEY = 7_201_002;
 
@@ -14,7 +17,7 @@ export class ApiKeysRepository {
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
-  create(values: { name: string; prefix: string; secretHash: string; scopes: Scope[] }): Promise<ApiKeyEntity> {
+  create(values: { name: string; prefix: string; secretHash: string; scopes: Scope[]; expiresAt?: Date | null }): Promise<ApiKeyEntity> {
     return this.repo.save(this.repo.create(values));
   }
 
@@ -43,8 +46,8 @@ export class ApiKeysRepository {
   /** Records use at most once a minute per key, so authentication is not a write per request. */
   async touch(id: number): Promise<void> {
     await this.repo.query(
-      `UPDATE api_keys SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
-      [id],
+      `UPDATE api_keys SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - make_interval(secs => $2))`,
+      [id, TOUCH_INTERVAL_MS / 1000],
     );
   }
 }

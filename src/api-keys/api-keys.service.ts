@@ -2,10 +2,11 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import type { Authenticator, Principal } from '../common/auth/principal.js';
 import type { Scope } from '../common/auth/scopes.js';
-import { AppError } from '../common/errors/app-error.js';
+import { AppError, ErrorCode } from '../common/errors/app-error.js';
+import { loggableError } from '../common/errors/loggable-error.js';
 import type { ApiKeyEntity } from './api-key.entity.js';
 import { hashMatches, newToken, prefixOf, sameSecret } from './api-key.token.js';
-import { ApiKeysRepository } from './api-keys.repository.js';
+import { ApiKeysRepository, TOUCH_INTERVAL_MS } from './api-keys.repository.js';
 import type { ApiKeyCreatedDto, ApiKeyResponseDto } from './dto/api-key-response.dto.js';
 
 @Injectable()
@@ -24,15 +25,29 @@ export class ApiKeysService implements Authenticator, OnApplicationBootstrap {
     if (!prefix) return null;
     const key = await this.keys.findActiveByPrefix(prefix);
     if (!key || !hashMatches(token, key.secretHash)) return null;
-    await this.keys.touch(key.id);
+    // Only the holder of the token learns that it expired; anyone else gets "Invalid token.".
+    if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) throw new AppError(ErrorCode.AuthenticationFailed, 'Token expired.');
+    this.recordUse(key);
     return { keyId: key.id, scopes: key.scopes };
   }
 
+  /**
+   * last_used_at to the minute: no statement at all while the row just read says the key was used
+   * in the last minute, and a conditional UPDATE otherwise (so instances do not all write). It is
+   * not awaited: the request does not wait for bookkeeping, nor fail with it.
+   */
+  private recordUse(key: ApiKeyEntity): void {
+    if (key.lastUsedAt && Date.now() - key.lastUsedAt.getTime() < TOUCH_INTERVAL_MS) return;
+    this.keys.touch(key.id).catch((err: unknown) => {
+      this.logger.warn({ apiKeyId: key.id, err: loggableError(err) }, 'could not record the API key use');
+    });
+  }
+
   /** Makes a key and returns its token; only the hash is kept. */
-  async create(name: string, scopes: Scope[]): Promise<ApiKeyCreatedDto> {
+  async create(name: string, scopes: Scope[], expiresAt: Date | null = null): Promise<ApiKeyCreatedDto> {
     const { token, prefix, hash } = newToken();
-    const key = await this.keys.create({ name, prefix, secretHash: hash, scopes });
-    this.logger.log({ apiKeyId: key.id, prefix, scopes }, 'API key created');
+    const key = await this.keys.create({ name, prefix, secretHash: hash, scopes, expiresAt });
+    this.logger.log({ apiKeyId: key.id, prefix, scopes, expiresAt }, 'API key created');
     return { ...this.map(key), key: token };
   }
 
@@ -70,6 +85,7 @@ export class ApiKeysService implements Authenticator, OnApplicationBootstrap {
       prefix: key.prefix,
       created_at: key.createdAt.toISOString(),
       last_used_at: key.lastUsedAt?.toISOString() ?? null,
+      expires_at: key.expiresAt?.toISOString() ?? null,
     };
   }
 }

@@ -119,8 +119,8 @@ export class AppConfig {
     };
   }
 
-  /** The JSON body limit: the attachments (base64 grows them by a third) plus room for the rest. */
-  get maxRequestBytes(): number {
+  /** The JSON body limit of POST /send/: the attachments (base64 grows them by a third) plus room for the rest. */
+  get sendBodyLimitBytes(): number {
     return Math.ceil((this.get<number>('SEND_MAX_ATTACHMENT_BYTES') * 4) / 3) + 2 * 1024 * 1024;
   }
 
@@ -133,5 +133,13 @@ export class AppConfig {
   /** Whether an SMTP provider may send its password without TLS (refused at save and at connect otherwise). */
   get smtpAllowPlaintextAuth(): boolean {
     return this.get('SMTP_ALLOW_PLAINTEXT_AUTH');
+  }
+  /** Browser origins allowed by CORS, normalised by env.schema; empty means CORS stays off. */
+  get corsOrigins(): string[] {
+    return (this.get<string | undefined>('CORS_ORIGINS') ?? '').split(',').filter(Boolean);
+  }
+  /** The JSON body limit of every route that carries no attachments. */
+  get bodyLimitBytes(): number {
+    return this.get('BODY_LIMIT_BYTES');
   }
 }

@@ -89,4 +89,18 @@ describe(validateEnv.name, () => {
     const message = caught(() => validateEnv({ PORT: 'abc', LOG_LEVEL: 'loud', NODE_ENV: 'staging' })).message;
     for (const name of ['PORT', 'LOG_LEVEL', 'NODE_ENV']) expect(message).toContain(name);
   });
+
+  it('should read CORS_ORIGINS as normalised origins, none by default', () => {
+    expect(validateEnv({})).toMatchObject({ CORS_ORIGINS: '', BODY_LIMIT_BYTES: 100 * 1024 });
+    expect(validateEnv({ CORS_ORIGINS: ' https://App.Example.com , http://localhost:5173/,https://a.example.com:443' }).CORS_ORIGINS).toBe(
+      'https://app.example.com,http://localhost:5173,https://a.example.com',
+    );
+  });
+
+  it.each(['*', 'app.example.com', 'https://app.example.com/admin', 'ftp://app.example.com', 'https://user:pw@app.example.com', 'null'])(
+    'should refuse %j in CORS_ORIGINS, naming the variable',
+    (entry) => {
+      expect(() => validateEnv({ CORS_ORIGINS: `https://ok.example.com,${entry}` })).toThrow(/CORS_ORIGINS.*is not an origin/);
+    },
+  );
 });

@@ -58,7 +58,37 @@ export const envSchema = Joi.object({
 
   // Issue #11, no plaintext AUTH: lets a provider with a password connect without TLS (a trusted internal network only).
   SMTP_ALLOW_PLAINTEXT_AUTH: Joi.boolean().default(false),
+  // HTTP (issue #11, browser-safe HTTP)
+  // Web front ends allowed to call the API from a browser: comma-separated origins (scheme://host[:port]); none by default.
+  CORS_ORIGINS: Joi.string().allow('').default('').custom(corsOriginList, 'a list of origins'),
+  // The JSON body limit of every route but POST /send/, whose limit follows SEND_MAX_ATTACHMENT_BYTES.
+  BODY_LIMIT_BYTES: Joi.number()
+    .integer()
+    .min(1024)
+    .max(100 * 1024 * 1024)
+    .default(100 * 1024),
 }).unknown(true);
+
+/** Each entry must be an origin as browsers send it; entries are normalised (lower-case host, default port dropped). */
+function corsOriginList(value: string): string {
+  const origins = value
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      let url: URL | undefined;
+      try {
+        url = new URL(entry);
+      } catch {
+        url = undefined;
+      }
+      const bare =
+        url && /^https?:$/.test(url.protocol) && !url.username && !url.password && url.pathname === '/' && !url.search && !url.hash;
+      if (!url || !bare) throw new Error(`"${entry}" is not an origin such as https://app.example.com (scheme, host and port only)`);
+      return url.origin;
+    });
+  return origins.join(',');
+}
 
 export function validateEnv(raw: Record<string, unknown>): Record<string, unknown> {
   const { error, value } = envSchema.validate(raw, { abortEarly: false, convert: true });

@@ -1,4 +1,4 @@
-import { CharField, MultipleChoiceField } from '../../common/validation/drf-fields.js';
+import { CharField, DateTimeField, MultipleChoiceField } from '../../common/validation/drf-fields.js';
 import { SCOPES, type Scope } from '../../common/auth/scopes.js';
 
 export class ApiKeyCreateDto {
@@ -14,4 +14,14 @@ export class ApiKeyCreateDto {
     api: { description: 'What the key may do. `admin` implies every other scope.', example: ['send'] },
   })
   scopes: Scope[];
+
+  @DateTimeField({
+    nullable: true,
+    future: true,
+    api: {
+      description: 'When the key stops working (ISO 8601 with a zone, in the future). Omitted or null: never.',
+      example: '2026-12-31T23:59:59Z',
+    },
+  })
+  expires_at?: string | null;
 }

@@ -17,8 +17,23 @@ export class ApiKeyResponseDto {
   @ApiProperty({ example: '2025-01-07T10:30:00Z' })
   created_at: string;
 
-  @ApiProperty({ nullable: true, type: String, example: '2025-01-07T11:00:00Z' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'When the key last authenticated a request, to the minute (recorded at most once a minute); null: never used.',
+    example: '2025-01-07T11:00:00Z',
+  })
   last_used_at: string | null;
+
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'When the key stops working (401 "Token expired."); null: never.',
+    example: null,
+  })
+  expires_at: string | null;
 }
 
 export class ApiKeyCreatedDto extends ApiKeyResponseDto {

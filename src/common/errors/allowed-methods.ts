@@ -26,3 +26,19 @@ export function allowedMethods(expressApp: unknown, path: string): string[] {
   if (methods.size) methods.add('OPTIONS');
   return [...methods].sort();
 }
+
+/** The answer to a request no route took: DRF's 404 and 405 shapes, and OPTIONS on a known path. */
+export interface UnmatchedAnswer {
+  status: number;
+  /** No body on a 204. */
+  body?: { detail: string };
+  headers?: Record<string, string>;
+}
+
+export function answerUnmatched(expressApp: unknown, method: string, path: string): UnmatchedAnswer {
+  const allowed = allowedMethods(expressApp, path);
+  if (allowed.length && method === 'OPTIONS') return { status: 204, headers: { Allow: allowed.join(', ') } };
+  if (allowed.length && !allowed.includes(method))
+    return { status: 405, body: { detail: `Method "${method}" not allowed.` }, headers: { Allow: allowed.join(', ') } };
+  return { status: 404, body: { detail: 'Not found.' } };
+}

@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../../config/app-config.js';
 import { LogThrottle } from '../logging/log-throttle.js';
-import { allowedMethods } from './allowed-methods.js';
+import { answerUnmatched } from './allowed-methods.js';
 import { AppError, ErrorCode, httpStatusOf } from './app-error.js';
 import { databaseUnavailability } from './database-unavailable.js';
 import { loggableError } from './loggable-error.js';
@@ -38,10 +38,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const { status, body, headers } = this.toResponse(exception, req);
     if (res.headersSent) return;
     for (const [k, v] of Object.entries(headers ?? {})) res.setHeader(k, v);
-    res.status(status).json(body);
+    if (body === undefined) res.status(status).end();
+    else res.status(status).json(body);
   }
 
-  private toResponse(exception: unknown, req: Request): { status: number; body: unknown; headers?: Record<string, string> } {
+  private toResponse(exception: unknown, req: Request): { status: number; body?: unknown; headers?: Record<string, string> } {
     if (exception instanceof AppError) {
       const status = httpStatusOf(exception.code);
       if (exception.code === ErrorCode.ValidationFailed && exception.fields) return { status, body: exception.fields };
@@ -63,7 +64,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     return { status: 500, body: { detail: 'A server error occurred.', error_id: errorId } };
   }
 
-  private fromHttpException(exception: HttpException, req: Request): { status: number; body: unknown; headers?: Record<string, string> } {
+  private fromHttpException(exception: HttpException, req: Request): { status: number; body?: unknown; headers?: Record<string, string> } {
     const status = exception.getStatus();
     const cause = (exception as { cause?: { type?: string } }).cause;
     switch (status) {
@@ -72,14 +73,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
         if (cause?.type === 'entity.parse.failed' || /JSON/.test(exception.message))
           return { status, body: { detail: 'JSON parse error - the body is not valid JSON.' } };
         return { status, body: { detail: exception.message } };
-      case 404: {
+      case 404:
         // Nest's not-found handler is mounted under the global prefix, where req.path has lost it;
         // routes are registered with the full path, so match on baseUrl + path.
-        const allowed = allowedMethods(this.adapterHost.httpAdapter?.getInstance(), `${req.baseUrl}${req.path}`);
-        if (allowed.length && !allowed.includes(req.method))
-          return { status: 405, body: { detail: `Method "${req.method}" not allowed.` }, headers: { Allow: allowed.join(', ') } };
-        return { status, body: { detail: 'Not found.' } };
-      }
+        return answerUnmatched(this.adapterHost.httpAdapter?.getInstance(), req.method, `${req.baseUrl}${req.path}`);
       case 405:
         return { status, body: { detail: `Method "${req.method}" not allowed.` } };
       case 413:

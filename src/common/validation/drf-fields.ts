@@ -205,3 +205,32 @@ export const MultipleChoiceField = (choices: readonly string[], o: FieldOptions)
     { ...o, api: { type: [String], enum: choices as string[], ...o.api } },
     (v) => (Array.isArray(v) ? [...new Set(v)] : v),
   );
+
+// --- dates ----------------------------------------------------------------------------------
+
+const DATE_TIME_FORMAT = 'Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].';
+// The zone is required: a time without one would be read in whatever zone the server runs in.
+const DATE_TIME = /^(\d{4})-(\d\d)-(\d\d)T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
+
+/** An ISO 8601 date-time with a zone, on a day the calendar has; null otherwise. */
+export function parseDateTime(v: unknown): Date | null {
+  const m = typeof v === 'string' ? DATE_TIME.exec(v) : null;
+  if (!m) return null;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const calendar = new Date(Date.UTC(year, month - 1, day));
+  if (calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) return null;
+  return new Date(v as string);
+}
+
+/** A date-time as DRF's DateTimeField reads it; `future` refuses one that is not after now. */
+export const DateTimeField = (o: FieldOptions & { future?: boolean }) =>
+  field(
+    'drfDateTime',
+    (v) => {
+      const at = parseDateTime(v);
+      if (!at) return DATE_TIME_FORMAT;
+      if (o.future && at.getTime() <= Date.now()) return 'Ensure this date-time is in the future.';
+      return null;
+    },
+    { ...o, api: { type: String, format: 'date-time', ...o.api } },
+  );
