@@ -129,4 +129,9 @@ export class AppConfig {
       this.get<'json' | 'pretty' | undefined>('LOG_FORMAT') ?? (this.nodeEnv === 'development' && process.stdout.isTTY ? 'pretty' : 'json')
     );
   }
+
+  /** OUTBOUND_ALLOW as set (validated at start-up); parsed by the outbound policy. */
+  get outboundAllow(): string {
+    return this.get<string | undefined>('OUTBOUND_ALLOW') ?? '';
+  }
 }

@@ -1,4 +1,5 @@
 import Joi from 'joi';
+import { parseOutboundAllow } from '../outbound/outbound-policy.js';
 
 /** Every environment variable the service reads, validated once at start-up. */
 export const envSchema = Joi.object({
@@ -55,6 +56,15 @@ export const envSchema = Joi.object({
   HEALTH_PROBE_COOLDOWN_SECONDS: Joi.number().integer().min(0).default(300),
   // An unhealthy provider is checked again after this long, then after twice as long, up to HEALTH_PROBE_COOLDOWN_SECONDS.
   HEALTH_PROBE_INITIAL_SECONDS: Joi.number().min(0.1).max(3600).default(5),
+
+  // Outbound host policy (SSRF): private, loopback and other special addresses the operator allows for providers' hosts.
+  OUTBOUND_ALLOW: Joi.string()
+    .allow('')
+    .default('')
+    .custom((value: string) => {
+      parseOutboundAllow(value);
+      return value;
+    }),
 }).unknown(true);
 
 export function validateEnv(raw: Record<string, unknown>): Record<string, unknown> {
