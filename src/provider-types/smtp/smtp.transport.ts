@@ -44,6 +44,8 @@ export class SmtpTransport implements MailTransport {
   /** The lookup in progress, shared by the sends that start meanwhile. */
   private resolving: Promise<Pool> | null = null;
   private closed = false;
+  /** Pools replaced while sends were still on them; closed when those end. */
+  private readonly draining = new Set<Pool>();
 
   constructor(
     private readonly provider: SendingProvider,
@@ -69,7 +71,7 @@ export class SmtpTransport implements MailTransport {
       })
       .finally(() => {
         pool.inFlight -= 1;
-        closeIfDone(pool);
+        this.closeIfDone(pool);
       });
     const redact = (text: string | undefined) => (typeof text === 'string' ? redactCredentials(text, this.login) : null);
     const rejectedErrors = ((info as { rejectedErrors?: SmtpError[] }).rejectedErrors ?? []).map((e): RejectedRecipient => ({
@@ -87,9 +89,12 @@ export class SmtpTransport implements MailTransport {
     };
   }
 
+  /** Closes every pool at once, as before the policy: sends still on them fail (shutdown, or new credentials). */
   close(): void {
     this.closed = true;
-    this.retire();
+    for (const pool of [this.pool, ...this.draining]) if (pool) close(pool);
+    this.pool = null;
+    this.draining.clear();
   }
 
   /** The pool for an address the host resolves to now, every address of it checked. */
@@ -151,13 +156,20 @@ export class SmtpTransport implements MailTransport {
     this.pool = null;
     if (!pool) return;
     pool.retired = true;
+    this.draining.add(pool);
     // After the sends that were already handed this pool (still between their await and their start) begin.
-    setImmediate(() => closeIfDone(pool));
+    setImmediate(() => this.closeIfDone(pool));
+  }
+
+  private closeIfDone(pool: Pool): void {
+    if (!pool.retired || pool.inFlight > 0) return;
+    this.draining.delete(pool);
+    close(pool);
   }
 }
 
-function closeIfDone(pool: Pool): void {
-  if (!pool.retired || pool.inFlight > 0 || pool.closed) return;
+function close(pool: Pool): void {
+  if (pool.closed) return;
   pool.closed = true;
   pool.transporter.close();
 }
