@@ -80,7 +80,14 @@ export interface ServiceChild {
 export async function startService(env: Record<string, string | undefined>): Promise<ServiceChild> {
   const port = await freePort();
   const childEnv: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...process.env, HOST: '127.0.0.1', LOG_FORMAT: 'json', ...env, PORT: String(port) }))
+  for (const [k, v] of Object.entries({
+    ...process.env,
+    HOST: '127.0.0.1',
+    LOG_FORMAT: 'json',
+    OUTBOUND_ALLOW: '127.0.0.1',
+    ...env,
+    PORT: String(port),
+  }))
     if (v !== undefined) childEnv[k] = v;
   const child = spawn(process.execPath, [SERVICE_MAIN], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

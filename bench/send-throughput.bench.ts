@@ -277,6 +277,8 @@ function serviceEnv(db: Record<string, string | undefined>, s: Settings): Record
     SEND_WORKER_CONCURRENCY: String(s.concurrency),
     SMTP_POOL_MAX_CONNECTIONS: String(s.poolMax),
     DATABASE_POOL_SIZE: String(s.dbPool),
+    // The SMTP sink listens on loopback, which the outbound host policy denies unless allowed.
+    OUTBOUND_ALLOW: '127.0.0.1',
   };
 }
 

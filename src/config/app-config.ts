@@ -142,4 +142,8 @@ export class AppConfig {
   get bodyLimitBytes(): number {
     return this.get('BODY_LIMIT_BYTES');
   }
+  /** OUTBOUND_ALLOW as set (validated at start-up); parsed by the outbound policy. */
+  get outboundAllow(): string {
+    return this.get<string | undefined>('OUTBOUND_ALLOW') ?? '';
+  }
 }

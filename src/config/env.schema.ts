@@ -1,4 +1,5 @@
 import Joi from 'joi';
+import { parseOutboundAllow } from '../outbound/outbound-policy.js';
 
 /** Every environment variable the service reads, validated once at start-up. */
 export const envSchema = Joi.object({
@@ -67,6 +68,14 @@ export const envSchema = Joi.object({
     .min(1024)
     .max(100 * 1024 * 1024)
     .default(100 * 1024),
+  // Outbound host policy (SSRF): private, loopback and other special addresses the operator allows for providers' hosts.
+  OUTBOUND_ALLOW: Joi.string()
+    .allow('')
+    .default('')
+    .custom((value: string) => {
+      parseOutboundAllow(value);
+      return value;
+    }),
 }).unknown(true);
 
 /** Each entry must be an origin as browsers send it; entries are normalised (lower-case host, default port dropped). */

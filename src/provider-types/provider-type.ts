@@ -24,6 +24,11 @@ export interface ProviderTypeDriver {
   readonly errorLabel: string;
   /** The fields this type needs, as 400 errors keyed by field (each field's own format is the DTO's). */
   fieldErrors(p: ProviderTypeFields): FieldErrors;
+  /**
+   * Where the provider would connect, checked against the outbound host policy when it is saved
+   * (it may resolve a name, hence async): 400 errors keyed by field. Checked again at every connection.
+   */
+  destinationErrors(p: ProviderTypeFields): Promise<FieldErrors>;
   /** A transport for the provider; sends throw SendFailure, classified by this type's rules. */
   createTransport(provider: SendingProvider, secret: string | null): MailTransport;
   /** An active check that sends no mail, bounded by HEALTH_CHECK_TIMEOUT_MS; never throws for the provider's faults. */

@@ -2,6 +2,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { AwsSesProviderType } from '../provider-types/aws-ses/aws-ses.provider-type.js';
 import { ProviderTypeRegistry } from '../provider-types/provider-type.registry.js';
 import { SmtpProviderType } from '../provider-types/smtp/smtp.provider-type.js';
+import { OutboundPolicy, parseOutboundAllow } from '../outbound/outbound-policy.js';
 import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { ConsoleLogger, Logger, type LoggerService } from '@nestjs/common';
 import { AppError, ErrorCode } from '../common/errors/app-error.js';
@@ -133,7 +134,14 @@ describe(ProvidersService.name, () => {
       new FakeRateLimitService() as unknown as RateLimitService,
       {} as ProviderStatsRepository,
       // The real field rules of each type; nothing here sends or checks.
-      new ProviderTypeRegistry({ smtp: new SmtpProviderType({} as AppConfig), aws_ses: new AwsSesProviderType({} as AppConfig) }),
+      new ProviderTypeRegistry({
+        // Host names resolve to a public address here, without DNS.
+        smtp: new SmtpProviderType(
+          {} as AppConfig,
+          new OutboundPolicy(parseOutboundAllow(''), { lookup: async () => [{ address: '192.0.43.10', family: 4 }] }),
+        ),
+        aws_ses: new AwsSesProviderType({} as AppConfig),
+      }),
     );
   });
   afterAll(() => {

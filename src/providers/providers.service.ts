@@ -66,6 +66,11 @@ function toSendingProvider(p: ProviderEntity): SendingProvider {
   };
 }
 
+/** Whether the request names where the provider connects (its host, or its type): then the outbound host policy checks it. */
+function sendsDestination(values: ProviderValues): boolean {
+  return values.smtpHost !== undefined || values.providerType !== undefined;
+}
+
 /** Whether the values change how we connect (a new secret always does). */
 function changesConnection(current: ProviderEntity, values: ProviderValues): boolean {
   return CONNECTION_FIELDS.some((f) => values[f] !== undefined && (f.endsWith('Encrypted') || values[f] !== current[f]));
@@ -104,7 +109,7 @@ export class ProvidersService {
   async create(dto: ProviderCreateDto, sealed: SealedSecrets = {}): Promise<ProviderResponseDto> {
     const values = { ...this.toValues(dto), ...this.sealedValues(sealed) };
     values.smtpPort ??= dto.provider_type === 'smtp' ? DEFAULT_SMTP_PORT : null;
-    this.checkConsistency({ ...values, smtpUseTls: values.smtpUseTls ?? true, smtpUseSsl: values.smtpUseSsl ?? false });
+    await this.checkConsistency({ ...values, smtpUseTls: values.smtpUseTls ?? true, smtpUseSsl: values.smtpUseSsl ?? false }, true);
     const created = await this.providers.create(values);
     this.logger.log({ providerId: created.id, providerType: created.providerType }, 'provider created');
     return this.mapOne(created);
@@ -113,7 +118,7 @@ export class ProvidersService {
   async update(id: number, dto: ProviderUpdateDto): Promise<ProviderResponseDto> {
     const current = await this.require(id);
     const values = this.toValues(dto);
-    this.checkConsistency({ ...current, ...values });
+    await this.checkConsistency({ ...current, ...values }, sendsDestination(values));
     const updated = await this.providers.update(id, values, changesConnection(current, values));
     if (!updated) throw AppError.notFound();
     this.logger.log({ providerId: id, fields: Object.keys(values) }, 'provider updated');
@@ -126,7 +131,7 @@ export class ProvidersService {
     const values = this.toValues(dto);
     if (dto.smtp_password === null) Object.assign(values, { smtpPasswordEncrypted: null, hasSmtpPassword: false });
     Object.assign(values, { consecutiveFailures: 0, unhealthySince: null, lastError: null });
-    this.checkConsistency({ ...current, ...values });
+    await this.checkConsistency({ ...current, ...values }, sendsDestination(values));
     const updated = await this.providers.update(id, values, true);
     if (!updated) throw AppError.notFound();
     this.logger.log({ providerId: id, fields: Object.keys(dto) }, 'provider credentials updated');
@@ -326,9 +331,17 @@ export class ProvidersService {
     return v;
   }
 
-  /** The provider type's rules, checked on the provider as it would be saved. */
-  private checkConsistency(p: ProviderValues): void {
-    const errors = p.providerType ? this.types.of(p.providerType).fieldErrors(p as ProviderTypeFields) : {};
+  /**
+   * The provider type's rules, checked on the provider as it would be saved; with `destination`,
+   * where it would connect too (the outbound host policy, which may resolve a name).
+   */
+  private async checkConsistency(p: ProviderValues, destination: boolean): Promise<void> {
+    if (!p.providerType) return;
+    const type = this.types.of(p.providerType);
+    const errors = {
+      ...(destination ? await type.destinationErrors(p as ProviderTypeFields) : {}),
+      ...type.fieldErrors(p as ProviderTypeFields),
+    };
     if (Object.keys(errors).length) throw AppError.validation(errors);
   }
 

@@ -17,7 +17,8 @@ export interface CliResult {
 export function runCli(args: string[], env: Record<string, string | undefined>, input?: string): Promise<CliResult> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
   const childEnv: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...process.env, NODE_ENV: 'test', ...env })) if (v !== undefined) childEnv[k] = v;
+  for (const [k, v] of Object.entries({ ...process.env, NODE_ENV: 'test', OUTBOUND_ALLOW: '127.0.0.1', ...env }))
+    if (v !== undefined) childEnv[k] = v;
   return new Promise((resolve) => {
     const child = execFile(process.execPath, [CLI, ...args], { env: childEnv, timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;

@@ -22,7 +22,7 @@ export interface ServiceProcess {
 
 /**
  * Starts the service in a child process on a free port with `env` on top of a test baseline
- * (admin key, Fernet key, NODE_ENV=test, LOG_LEVEL=warn), and waits until /health/ready
+ * (admin key, Fernet key, NODE_ENV=test, LOG_LEVEL=warn, OUTBOUND_ALLOW=127.0.0.1), and waits until /health/ready
  * answers 200. `npm test` builds first; a lone e2e run needs `npm run build`.
  */
 export async function startServiceProcess(env: Record<string, string | undefined>, readyTimeoutMs = 30_000): Promise<ServiceProcess> {
@@ -37,6 +37,8 @@ export async function startServiceProcess(env: Record<string, string | undefined
     LOG_LEVEL: 'warn',
     LOG_FORMAT: 'json',
     HOST: '127.0.0.1',
+    // The test SMTP servers listen on loopback, which the outbound host policy denies unless allowed.
+    OUTBOUND_ALLOW: '127.0.0.1',
     ...env,
     PORT: String(port),
   };

@@ -34,6 +34,8 @@ export interface FaultPlan {
 }
 
 export interface TestSmtpServerOptions {
+  /** The loopback address to listen on; default 127.0.0.1 (tests of the outbound host policy use others). */
+  host?: string;
   /** The only credentials AUTH PLAIN/LOGIN accept; without them AUTH is not offered. */
   auth?: { user: string; pass: string };
   /** The mechanisms offered, in this order (nodemailer takes the first); default PLAIN then LOGIN. */
@@ -81,14 +83,14 @@ function replyError(reply: SmtpReply): Error {
 }
 
 /**
- * A real SMTP server (the `smtp-server` package) on 127.0.0.1 and a free port, in this process,
+ * A real SMTP server (the `smtp-server` package) on 127.0.0.1 (or `host`) and a free port, in this process,
  * that keeps what it receives and misbehaves on demand. Mind its 100 ms wait before every greeting
  * (FINDINGS.md): pool connections when sending many messages.
  *
  * A client trusts its certificate by `tls: { ca: testCertificate().cert }`.
  */
 export class TestSmtpServer {
-  readonly host = '127.0.0.1' as const;
+  readonly host: string;
   port = 0;
   readonly received: ReceivedMessage[] = [];
   /** DATA transactions read in full and not yet answered (held by `onDataDelayMs`). */
@@ -103,6 +105,7 @@ export class TestSmtpServer {
   private readonly arrivals = new Set<() => void>();
 
   private constructor(private readonly options: TestSmtpServerOptions) {
+    this.host = options.host ?? '127.0.0.1';
     this.faults = options.faults ?? {};
     this.dataDelayMs = options.onDataDelayMs ?? 0;
     const tls = options.secure || options.starttls ? testCertificate() : undefined;

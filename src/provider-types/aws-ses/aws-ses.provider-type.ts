@@ -27,6 +27,11 @@ export class AwsSesProviderType implements ProviderTypeDriver {
     return errors;
   }
 
+  /** The SES endpoint is AWS's for the region, or the operator's AWS_ENDPOINT_URL_SESV2: nothing an API user chose. */
+  destinationErrors(): Promise<FieldErrors> {
+    return Promise.resolve({});
+  }
+
   createTransport(provider: SendingProvider, secretAccessKey: string | null): MailTransport {
     return new SesTransport(provider, secretAccessKey, this.config.sending);
   }

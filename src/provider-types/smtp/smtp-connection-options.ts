@@ -8,21 +8,31 @@ export interface SmtpTimeouts {
   socketTimeoutMs: number;
 }
 
+/** Where to connect: an address the outbound host policy checked, and the name to verify the certificate against. */
+export interface SmtpDestination {
+  address: string;
+  /** The provider's host name (SNI and certificate checks); undefined when the host is an IP address. */
+  servername: string | undefined;
+}
+
 /**
  * How to reach a provider's SMTP server, for sending and for health checks alike.
  * `smtp_use_tls` requires STARTTLS (so AUTH never goes in clear, and a check really logs in);
- * `smtp_use_ssl` is implicit TLS. Certificates are always verified; `extraCaFile` adds a
- * private CA beside the system ones.
+ * `smtp_use_ssl` is implicit TLS. Certificates are always verified, against the provider's host
+ * name although the connection goes to the checked address; `extraCaFile` adds a private CA
+ * beside the system ones.
  */
 export function smtpConnectionOptions(
   provider: SendingProvider,
   password: string | null,
   timeouts: SmtpTimeouts,
-  opts: { name: string; extraCaFile?: string },
+  opts: { name: string; extraCaFile?: string; destination: SmtpDestination },
 ) {
   const extraCa = opts.extraCaFile ? fs.readFileSync(opts.extraCaFile, 'utf8') : null;
   return {
-    host: provider.smtpHost ?? undefined,
+    // An IP address: nodemailer connects to it as it is, with no lookup of its own.
+    host: opts.destination.address,
+    servername: opts.destination.servername,
     port: provider.smtpPort ?? undefined,
     secure: provider.smtpUseSsl,
     requireTLS: provider.smtpUseTls,

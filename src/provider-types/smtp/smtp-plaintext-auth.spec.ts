@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import net from 'node:net';
 import type { AppConfig, SendingConfig } from '../../config/app-config.js';
 import type { SendingProvider } from '../../providers/sending-provider.js';
+import { OutboundPolicy, parseOutboundAllow } from '../../outbound/outbound-policy.js';
 import { SendFailure } from '../send-failure.js';
 import { passwordInClear, PLAINTEXT_AUTH_CODE, PLAINTEXT_AUTH_FIELD_ERROR } from './smtp-plaintext-auth.js';
 import { checkSmtp } from './smtp.checker.js';
@@ -21,7 +22,9 @@ const fields = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-const typeWith = (allow: boolean | undefined) => new SmtpProviderType({ smtpAllowPlaintextAuth: allow } as AppConfig);
+// The outbound policy allows the loopback servers these tests connect to.
+const policy = new OutboundPolicy(parseOutboundAllow('127.0.0.1'));
+const typeWith = (allow: boolean | undefined) => new SmtpProviderType({ smtpAllowPlaintextAuth: allow } as AppConfig, policy);
 
 describe('no plaintext AUTH', () => {
   describe(passwordInClear.name, () => {
@@ -94,7 +97,7 @@ describe('no plaintext AUTH', () => {
     const config = (allow: boolean) => ({ smtpAllowPlaintextAuth: allow, health: { timeoutMs: 500 }, sending }) as AppConfig;
 
     it('should fail a send with EPLAINTEXT_AUTH, a provider fault, without connecting', async () => {
-      const transport = new SmtpTransport(provider, 'secret-pw', sending, false);
+      const transport = new SmtpTransport(provider, 'secret-pw', sending, policy, false);
       const error = await transport
         .send({ from: 'a@example.com', to: ['b@example.com'], subject: 's', text: 't' } as never)
         .catch((e) => e);
@@ -106,16 +109,18 @@ describe('no plaintext AUTH', () => {
     });
 
     it('should call it unhealthy with EPLAINTEXT_AUTH without connecting', async () => {
-      const outcome = await checkSmtp(provider, 'secret-pw', config(false));
+      const outcome = await checkSmtp(provider, 'secret-pw', config(false), policy);
       expect(outcome).toMatchObject({ healthy: false, errorCode: PLAINTEXT_AUTH_CODE, smtpCode: null });
       expect(outcome.reply).toContain('in clear');
       expect(connections).toBe(0);
     });
 
     it('should connect when SMTP_ALLOW_PLAINTEXT_AUTH is on, or when it has no password', async () => {
-      expect((await checkSmtp(provider, 'secret-pw', config(true))).errorCode).not.toBe(PLAINTEXT_AUTH_CODE);
+      expect((await checkSmtp(provider, 'secret-pw', config(true), policy)).errorCode).not.toBe(PLAINTEXT_AUTH_CODE);
       expect(connections).toBe(1);
-      expect((await checkSmtp({ ...provider, hasSmtpPassword: false }, null, config(false))).errorCode).not.toBe(PLAINTEXT_AUTH_CODE);
+      expect((await checkSmtp({ ...provider, hasSmtpPassword: false }, null, config(false), policy)).errorCode).not.toBe(
+        PLAINTEXT_AUTH_CODE,
+      );
       expect(connections).toBe(2);
     });
   });
