@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ApiKeysModule } from './api-keys/api-keys.module.js';
+import { BootstrapAdminKey } from './api-keys/bootstrap-admin-key.service.js';
 import { AuthFailureThrottle } from './common/auth/auth-failure-throttle.js';
 import { AuthGuard } from './common/auth/auth.guard.js';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter.js';
@@ -21,6 +22,7 @@ import { SendingModule } from './sending/sending.module.js';
       inject: [AppConfig],
     },
     { provide: APP_GUARD, useClass: AuthGuard },
+    BootstrapAdminKey,
     { provide: APP_FILTER, useClass: HttpExceptionFilter },
   ],
 })
