@@ -1,10 +1,13 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ApiKeysModule } from './api-keys/api-keys.module.js';
+import { BootstrapAdminKey } from './api-keys/bootstrap-admin-key.service.js';
+import { AuthFailureThrottle } from './common/auth/auth-failure-throttle.js';
 import { AuthGuard } from './common/auth/auth.guard.js';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter.js';
 import { NotFoundFallback } from './common/errors/not-found.fallback.js';
 import { LoggingModule } from './common/logging/logging.module.js';
+import { AppConfig } from './config/app-config.js';
 import { AppConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -13,6 +16,16 @@ import { SendingModule } from './sending/sending.module.js';
 
 @Module({
   imports: [AppConfigModule, LoggingModule, DatabaseModule, ApiKeysModule, ProvidersModule, SendingModule, HealthModule],
-  providers: [{ provide: APP_GUARD, useClass: AuthGuard }, { provide: APP_FILTER, useClass: HttpExceptionFilter }, NotFoundFallback],
+  providers: [
+    {
+      provide: AuthFailureThrottle,
+      useFactory: (config: AppConfig) => new AuthFailureThrottle({ limit: config.authFailuresPerMinute, windowMs: 60_000 }),
+      inject: [AppConfig],
+    },
+    { provide: APP_GUARD, useClass: AuthGuard },
+    BootstrapAdminKey,
+    { provide: APP_FILTER, useClass: HttpExceptionFilter },
+    NotFoundFallback,
+  ],
 })
 export class AppModule {}

@@ -83,6 +83,8 @@ function jsonBodyParser(config: AppConfig): (req: Request, res: Response, next: 
 
 export function configureApp(app: NestExpressApplication): NestExpressApplication {
   app.useLogger(app.get(Logger));
+  // req.ip is the socket's peer unless that peer is a configured proxy; never any X-Forwarded-For.
+  app.set('trust proxy', app.get(AppConfig).trustProxy);
   app.setGlobalPrefix(API_PREFIX, {
     exclude: [
       { path: 'health/live', method: RequestMethod.GET },

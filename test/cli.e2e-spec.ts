@@ -33,7 +33,7 @@ type SecretRow = { id: number; name: string; smtp_password_encrypted: string | n
  * The CLI runs beside the database, as an operator would run it. In embedded mode the app holds
  * DATA_DIR while it runs, so each step closes the app before the CLI and reopens it after.
  */
-describe('CLI: credentials:rotate, providers:import, credentials:django-key, credentials:ses-smtp-password', () => {
+describe('CLI: credentials:rotate, providers:import, credentials:django-key, credentials:ses-smtp-password, api-keys:create', () => {
   let db: TestDatabase;
   const withApp = async <T>(fernetKeys: string, work: (ctx: Awaited<ReturnType<typeof startApp>>) => Promise<T>): Promise<T> => {
     const t = await startApp({ db, env: { FERNET_KEYS: fernetKeys } });
@@ -188,5 +188,38 @@ describe('CLI: credentials:rotate, providers:import, credentials:django-key, cre
     expect(empty.stderr).toContain('secret access key on standard input');
 
     for (const res of [ok, elsewhere, bad, missing, empty]) expect(res.stdout + res.stderr).not.toContain(AWS_SECRET);
+  });
+
+  it('should create an API key, print its token once on stdout, and refuse unknown scopes', async () => {
+    // Without ADMIN_API_KEY, as on a fresh install: the CLI makes only the key asked for, no bootstrap key.
+    const create = (args: string[]) => runCli(['api-keys:create', ...args], { ...db.env, FERNET_KEYS: NEW_KEY, ADMIN_API_KEY: undefined });
+    const made = await create(['--name', 'nightly-report', '--scopes', 'providers:read, send']);
+    expect(made.code).toBe(0);
+    expect(made.stdout).toMatch(/^epk_[0-9a-f]{8}_[A-Za-z0-9_-]{43}\n$/);
+    const token = made.stdout.trim();
+    expect(made.stderr).toContain(`"nightly-report" (${token.slice(0, 12)}, scopes providers:read, send)`);
+    expect(made.stderr).toContain('shown only this once');
+    expect(made.stderr).not.toContain(token);
+    expect(fs.existsSync(path.join(db.env.DATA_DIR as string, 'admin-api-key'))).toBe(false);
+
+    const unknown = await create(['--name', 'too-much', '--scopes', 'send,root']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toContain('--scopes: "root" is not a known scope; known scopes: providers:read, providers:write, send, admin');
+    const missing = await create(['--name', 'no-scopes']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain("required option '--scopes <scopes>' not specified");
+    const blank = await create(['--name', ' ', '--scopes', 'send']);
+    expect(blank.code).toBe(1);
+    expect(blank.stderr).toContain('--name must not be blank');
+
+    await withApp(NEW_KEY, async (t) => {
+      const bearer = { Authorization: `Bearer ${token}` };
+      expect((await request(t.server).get(`${API}/providers/`).set(bearer)).status).toBe(200);
+      expect((await request(t.server).get(`${API}/api-keys/`).set(bearer)).status).toBe(403);
+      const keys = (await request(t.server).get(`${API}/api-keys/`).set(t.auth)).body as { name: string; scopes: string[] }[];
+      expect(keys.map((k) => [k.name, k.scopes])).toEqual([['nightly-report', ['providers:read', 'send']]]);
+      expect(t.logs.text()).not.toContain(token);
+    });
   });
 });

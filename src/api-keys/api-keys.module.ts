@@ -11,6 +11,6 @@ import { ApiKeysService } from './api-keys.service.js';
   imports: [TypeOrmModule.forFeature([ApiKeyEntity])],
   controllers: [ApiKeysController],
   providers: [ApiKeysRepository, ApiKeysService, { provide: PRINCIPAL_TOKEN, useExisting: ApiKeysService }],
-  exports: [PRINCIPAL_TOKEN],
+  exports: [PRINCIPAL_TOKEN, ApiKeysRepository, ApiKeysService],
 })
 export class ApiKeysModule {}

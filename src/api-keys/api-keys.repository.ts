@@ -21,12 +21,20 @@ export class ApiKeysRepository {
     return this.repo.save(this.repo.create(values));
   }
 
-  /** Inserts the key only if the table is empty, atomically across instances. */
-  createIfNone(values: { name: string; prefix: string; secretHash: string; scopes: Scope[] }): Promise<ApiKeyEntity | null> {
+  /**
+   * Inserts the key only if the table is empty, atomically across instances. `beforeCommit` runs
+   * once the row is in; if it throws, the insert is rolled back.
+   */
+  createIfNone(
+    values: { name: string; prefix: string; secretHash: string; scopes: Scope[] },
+    beforeCommit: (key: ApiKeyEntity) => void | Promise<void> = () => undefined,
+  ): Promise<ApiKeyEntity | null> {
     return this.dataSource.transaction(async (em) => {
       await em.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK_KEY]);
       if ((await em.count(ApiKeyEntity)) > 0) return null;
-      return em.save(em.create(ApiKeyEntity, values));
+      const key = await em.save(em.create(ApiKeyEntity, values));
+      await beforeCommit(key);
+      return key;
     });
   }
 

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import type { Authenticator, Principal } from '../common/auth/principal.js';
 import type { Scope } from '../common/auth/scopes.js';
@@ -10,7 +10,7 @@ import { ApiKeysRepository, TOUCH_INTERVAL_MS } from './api-keys.repository.js';
 import type { ApiKeyCreatedDto, ApiKeyResponseDto } from './dto/api-key-response.dto.js';
 
 @Injectable()
-export class ApiKeysService implements Authenticator, OnApplicationBootstrap {
+export class ApiKeysService implements Authenticator {
   private readonly logger = new Logger(ApiKeysService.name);
 
   constructor(
@@ -58,23 +58,6 @@ export class ApiKeysService implements Authenticator, OnApplicationBootstrap {
   async revoke(id: number): Promise<void> {
     if (!(await this.keys.revoke(id))) throw AppError.notFound();
     this.logger.log({ apiKeyId: id }, 'API key revoked');
-  }
-
-  /**
-   * A newcomer with neither ADMIN_API_KEY nor any key could not call anything, Swagger UI
-   * included, so the first start makes an admin key and prints it once.
-   */
-  async onApplicationBootstrap(): Promise<void> {
-    if (this.config.adminApiKey) return;
-    const { token, prefix, hash } = newToken();
-    const created = await this.keys.createIfNone({ name: 'bootstrap-admin', prefix, secretHash: hash, scopes: ['admin'] });
-    if (!created) return;
-    // Deliberately not a log line: logs are shipped and kept, this secret must not be.
-    process.stdout.write(
-      `\n  No API key existed, so an admin key was created. It is shown only this once:\n\n    ${token}\n\n` +
-        `  Use it as "Authorization: Bearer <key>" (Swagger UI: Authorize). Create scoped keys with POST /api/email-provider/api-keys/.\n\n`,
-    );
-    this.logger.warn({ apiKeyId: created.id, prefix }, 'bootstrap admin API key created and printed to stdout');
   }
 
   private map(key: ApiKeyEntity): ApiKeyResponseDto {

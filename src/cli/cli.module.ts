@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
+import { ApiKeysModule } from '../api-keys/api-keys.module.js';
 import { AppConfigModule } from '../config/config.module.js';
 import { DatabaseModule } from '../database/database.module.js';
 import { ProvidersModule } from '../providers/providers.module.js';
+import { CreateApiKeyCommand } from './create-api-key.command.js';
 import { DjangoKeyCommand } from './django-key.command.js';
 import { ImportProvidersCommand } from './import-providers.command.js';
 import { RotateCredentialsCommand } from './rotate-credentials.command.js';
@@ -9,8 +11,8 @@ import { SesSmtpPasswordCommand } from './ses-smtp-password.command.js';
 
 /** Commands that work on the database. */
 @Module({
-  imports: [AppConfigModule, DatabaseModule, ProvidersModule],
-  providers: [RotateCredentialsCommand, ImportProvidersCommand],
+  imports: [AppConfigModule, DatabaseModule, ProvidersModule, ApiKeysModule],
+  providers: [RotateCredentialsCommand, ImportProvidersCommand, CreateApiKeyCommand],
 })
 export class CliModule {}
 

@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import os from 'node:os';
 import path from 'node:path';
 import type { DatabaseTimeouts } from '../database/data-source-options.js';
+import { parseTrustProxy } from './env.schema.js';
 
 export interface HealthConfig {
   enabled: boolean;
@@ -145,5 +146,14 @@ export class AppConfig {
   /** OUTBOUND_ALLOW as set (validated at start-up); parsed by the outbound policy. */
   get outboundAllow(): string {
     return this.get<string | undefined>('OUTBOUND_ALLOW') ?? '';
+  }
+  /** Failed authentications one client address may make per minute before it gets 429; 0: no limit. */
+  get authFailuresPerMinute(): number {
+    return this.get('AUTH_FAILURES_PER_MINUTE');
+  }
+  /** Express's `trust proxy`: the proxies whose X-Forwarded-For names the client, or false for none. */
+  get trustProxy(): string[] | false {
+    const value = this.get<string | undefined>('TRUST_PROXY');
+    return value ? (parseTrustProxy(value) ?? false) : false;
   }
 }

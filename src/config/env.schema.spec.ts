@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { validateEnv } from './env.schema.js';
+import { parseTrustProxy, validateEnv } from './env.schema.js';
 
 function caught(fn: () => unknown): Error {
   try {
@@ -103,4 +103,59 @@ describe(validateEnv.name, () => {
       expect(() => validateEnv({ CORS_ORIGINS: `https://ok.example.com,${entry}` })).toThrow(/CORS_ORIGINS.*is not an origin/);
     },
   );
+
+  describe('ADMIN_API_KEY in production', () => {
+    const STRONG = 'q7Vw-2kLx9Rt_Hn4Zp8Jm3Bc6Dy1Fg5S'; // 32 characters, all different
+
+    it.each([
+      ['shorter than 32 characters', STRONG.slice(0, 31)],
+      ['a single repeated character', 'a'.repeat(64)],
+      ['two characters alternating', 'ab'.repeat(32)],
+      ['seven different characters', 'abcdefg'.repeat(6)],
+    ])('should refuse a key %s, naming the variable and not quoting the key', (_, key) => {
+      const message = caught(() => validateEnv({ NODE_ENV: 'production', ADMIN_API_KEY: key })).message;
+      expect(message).toMatch(/^Invalid configuration: ADMIN_API_KEY must be at least 32 characters/);
+      expect(message).not.toContain(key);
+    });
+
+    it('should accept a long, varied key in production, and a random one as openssl makes them', () => {
+      expect(validateEnv({ NODE_ENV: 'production', ADMIN_API_KEY: STRONG }).ADMIN_API_KEY).toBe(STRONG);
+      expect(() => validateEnv({ NODE_ENV: 'production', ADMIN_API_KEY: 'abcdefgh'.repeat(4) })).not.toThrow();
+      expect(() => validateEnv({ NODE_ENV: 'production', ADMIN_API_KEY: 'Xk3P0r5dFQ9bHn1WmZ7tLc2YvJ8sGe4AuR6hN0oDqTI=' })).not.toThrow();
+    });
+
+    it('should still accept a 16-character key outside production, and no key at all in production', () => {
+      expect(() => validateEnv({ NODE_ENV: 'development', ADMIN_API_KEY: 'a'.repeat(16) })).not.toThrow();
+      expect(() => validateEnv({ NODE_ENV: 'test', ADMIN_API_KEY: 'e2e-admin-key-0123456789abcdef' })).not.toThrow();
+      expect(() => validateEnv({ NODE_ENV: 'production' })).not.toThrow();
+    });
+  });
+
+  describe('AUTH_FAILURES_PER_MINUTE and TRUST_PROXY', () => {
+    it('should default to 20 failures a minute and no trusted proxy', () => {
+      const env = validateEnv({});
+      expect(env.AUTH_FAILURES_PER_MINUTE).toBe(20);
+      expect(env.TRUST_PROXY).toBeUndefined();
+      expect(validateEnv({ TRUST_PROXY: '' }).TRUST_PROXY).toBeUndefined();
+    });
+
+    it.each(['-1', '1.5', 'many'])('should throw naming AUTH_FAILURES_PER_MINUTE when it is %j', (value) => {
+      expect(caught(() => validateEnv({ AUTH_FAILURES_PER_MINUTE: value })).message).toContain('AUTH_FAILURES_PER_MINUTE');
+    });
+
+    it('should accept addresses, CIDR ranges and proxy-addr names in TRUST_PROXY, as a list', () => {
+      const value = 'loopback, 10.0.0.0/8,192.168.1.10, fd00::/8, ::1, uniquelocal, linklocal';
+      expect(validateEnv({ TRUST_PROXY: value }).TRUST_PROXY).toBe(value);
+      expect(parseTrustProxy(value)).toEqual(['loopback', '10.0.0.0/8', '192.168.1.10', 'fd00::/8', '::1', 'uniquelocal', 'linklocal']);
+    });
+
+    it.each(['true', '1', '*', 'proxy.internal', '10.0.0.0/33', '10.0.0.0/8,', 'loopback,,10.0.0.1'])(
+      'should refuse TRUST_PROXY=%j, which would trust any X-Forwarded-For or is not an address',
+      (value) => {
+        const message = caught(() => validateEnv({ TRUST_PROXY: value })).message;
+        expect(message).toContain('TRUST_PROXY');
+        expect(parseTrustProxy(value)).toBeNull();
+      },
+    );
+  });
 });

@@ -76,6 +76,16 @@ export const envSchema = Joi.object({
       parseOutboundAllow(value);
       return value;
     }),
+  // Authentication (issue #11 part 2): failed authentications per client address per minute before 429 (0 turns it off).
+  AUTH_FAILURES_PER_MINUTE: Joi.number().integer().min(0).max(100_000).default(20),
+  // Proxies whose X-Forwarded-For is believed: addresses, CIDR ranges, or loopback / linklocal / uniquelocal.
+  TRUST_PROXY: Joi.string()
+    .empty('')
+    .custom((value: string, helpers) => (parseTrustProxy(value) ? value : helpers.error('any.invalid')))
+    .messages({
+      'any.invalid': '{{#label}} must be a comma-separated list of IP addresses, CIDR ranges, loopback, linklocal or uniquelocal',
+    })
+    .optional(),
 }).unknown(true);
 
 /** Each entry must be an origin as browsers send it; entries are normalised (lower-case host, default port dropped). */
@@ -99,6 +109,28 @@ function corsOriginList(value: string): string {
   return origins.join(',');
 }
 
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+const PROXY_ADDRESS = Joi.string().ip({ cidr: 'optional' });
+
+/**
+ * TRUST_PROXY as Express's `trust proxy` list, or null when an entry is neither an address, a CIDR
+ * range nor one of proxy-addr's names. Never `true` or a hop count: those believe whatever
+ * X-Forwarded-For a client sends.
+ */
+export function parseTrustProxy(value: string): string[] | null {
+  const entries = value.split(',').map((e) => e.trim());
+  const valid = (e: string) => PROXY_NAMES.includes(e) || !PROXY_ADDRESS.validate(e).error;
+  return entries.length > 0 && entries.every(valid) ? entries : null;
+}
+
+/** Production's ADMIN_API_KEY: long, and not a run of a few characters (`aaaa…`, `abab…`). */
+export const ADMIN_KEY_MIN_LENGTH = 32;
+export const ADMIN_KEY_MIN_DISTINCT = 8;
+
+function weakAdminKey(key: string): boolean {
+  return key.length < ADMIN_KEY_MIN_LENGTH || new Set(key).size < ADMIN_KEY_MIN_DISTINCT;
+}
+
 export function validateEnv(raw: Record<string, unknown>): Record<string, unknown> {
   const { error, value } = envSchema.validate(raw, { abortEarly: false, convert: true });
   if (error) {
@@ -108,5 +140,11 @@ export function validateEnv(raw: Record<string, unknown>): Record<string, unknow
   // The server should cancel a slow statement (and keep the connection) before we give up on it.
   if (Number(value.DATABASE_QUERY_TIMEOUT_MS) < Number(value.DATABASE_STATEMENT_TIMEOUT_MS))
     throw new Error('Invalid configuration: DATABASE_QUERY_TIMEOUT_MS must be at least DATABASE_STATEMENT_TIMEOUT_MS');
+  // A full-access key that can be guessed; the message never quotes it.
+  if (value.NODE_ENV === 'production' && typeof value.ADMIN_API_KEY === 'string' && weakAdminKey(value.ADMIN_API_KEY))
+    throw new Error(
+      `Invalid configuration: ADMIN_API_KEY must be at least ${ADMIN_KEY_MIN_LENGTH} characters with at least ` +
+        `${ADMIN_KEY_MIN_DISTINCT} different ones when NODE_ENV=production (for example: openssl rand -base64 32)`,
+    );
   return value as Record<string, unknown>;
 }
