@@ -2,33 +2,56 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 
+/** Whatever runs SQL: the data source, or one transaction's query runner. */
+export interface SqlRunner {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+}
+
 export interface Decision {
   reservation_id: string | null;
   refused_by: string | null;
   retry_at: Date | null;
 }
 
-/** All SQL about limits; the decision itself is the `rate_limit_decide` function (migrations/). */
+export interface BatchDecision {
+  reservation_ids: string[];
+  refused_by: string | null;
+  retry_at: Date | null;
+}
+
+/** All SQL about limits; the decisions themselves are PL/pgSQL functions (migrations/). */
 @Injectable()
 export class RateLimitRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async decide(providerId: number, now: Date, reserve: boolean): Promise<Decision> {
-    const rows: Decision[] = await this.dataSource.query('SELECT * FROM rate_limit_decide($1, $2, $3)', [providerId, now, reserve]);
-    return rows[0];
+  /** Up to `count` sends in one decision; `refused_by` and `retry_at` explain any shortfall. */
+  async reserve(providerId: number, now: Date, count: number): Promise<BatchDecision> {
+    const [row] = (await this.dataSource.query('SELECT * FROM rate_limit_reserve($1, $2, $3)', [providerId, now, count])) as {
+      reservation_ids: (string | number)[];
+      refused_by: string | null;
+      retry_at: Date | null;
+    }[];
+    return { reservation_ids: row.reservation_ids.map(String), refused_by: row.refused_by, retry_at: row.retry_at };
   }
 
   /**
-   * Settles a pending reservation: accepted (counts as sent) or given back. False if it was
-   * already settled or is unknown.
+   * Settles reservations: accepted ones count as sent, the others are given back. Runs in the
+   * caller's transaction when given one. Answers how many were still pending.
    */
-  async settle(reservationId: string, now: Date, accepted: boolean): Promise<boolean> {
-    const rows: { settled: boolean }[] = await this.dataSource.query('SELECT rate_limit_settle($1, $2, $3) AS settled', [
-      reservationId,
+  async settle(settlements: { id: string; accepted: boolean }[], now: Date, via: SqlRunner = this.dataSource): Promise<number> {
+    if (!settlements.length) return 0;
+    const [row] = (await via.query('SELECT rate_limit_settle_many($1::bigint[], $2::boolean[], $3) AS settled', [
+      settlements.map((s) => s.id),
+      settlements.map((s) => s.accepted),
       now,
-      accepted,
-    ]);
-    return rows[0].settled;
+    ])) as { settled: number }[];
+    return row.settled;
+  }
+
+  /** Whether every limit would allow one more send now; reserves nothing. */
+  async decide(providerId: number, now: Date): Promise<Decision> {
+    const rows: Decision[] = await this.dataSource.query('SELECT * FROM rate_limit_decide($1, $2, false)', [providerId, now]);
+    return rows[0];
   }
 
   async sentIn(providerIds: number[], now: Date): Promise<{ provider_id: number; period: 'd' | 'm'; sent: number }[]> {
