@@ -92,6 +92,50 @@ describe('Rate limits (minute window, UTC day and month) on one database', () =>
     ]);
   });
 
+  it('should grant exactly the tightest limit when batches of every size race from two pools', async () => {
+    const id = await provider({ daily_limit: 137, rate_limit_per_minute: 400 });
+    const clock = new ManualClock('2026-03-10T12:00:00Z');
+    const pools = [limiter(clock), otherPool ? limiter(clock, otherPool) : limiter(clock)];
+    const sizes = Array.from({ length: 60 }, (_, i) => 1 + ((i * 7) % 13));
+    const results = (await Promise.all(sizes.map((n, i) => pools[i % 2].tryReserveMany(id, n)))).flat();
+    expect(results).toHaveLength(sizes.reduce((a, b) => a + b, 0));
+    const reservations = granted(results);
+    expect(reservations).toHaveLength(137);
+    expect(new Set(reservations.map((r) => r.id)).size).toBe(137);
+    expect(results.find((r) => !r.granted)).toEqual({ granted: false, refusedBy: 'day', notBefore: new Date('2026-03-11T00:00:00Z') });
+  });
+
+  it('should grant part of a batch up to the minute limit and say when the rest fits', async () => {
+    const id = await provider({ rate_limit_per_minute: 5 });
+    const clock = new ManualClock('2026-03-10T12:00:00Z');
+    const rl = limiter(clock);
+    expect(granted(await rl.tryReserveMany(id, 3))).toHaveLength(3);
+    clock.set('2026-03-10T12:00:30Z');
+    const batch = await rl.tryReserveMany(id, 4);
+    expect(batch.map((r) => r.granted)).toEqual([true, true, false, false]);
+    expect(batch[3]).toEqual({ granted: false, refusedBy: 'minute', notBefore: new Date('2026-03-10T12:01:00Z') });
+    // Settling a batch at once counts each reservation in its own day, as single settles do.
+    const mine = granted(batch);
+    await rl.settle([
+      { reservation: mine[0], accepted: true },
+      { reservation: mine[1], accepted: false },
+    ]);
+    expect((await rl.usage([id])).get(id)).toEqual({ sentToday: 1, sentThisMonth: 1 });
+    expect(await rl.settle([{ reservation: mine[0], accepted: true }])).toBe(0);
+  });
+
+  it('should keep the limit exact through the batching reserve() path', async () => {
+    const id = await provider({ daily_limit: 50 });
+    const clock = new ManualClock('2026-03-10T12:00:00Z');
+    const rl = limiter(clock);
+    const before = Number((await t.app.get(DataSource).query(`SELECT count(*) AS n FROM rate_limit_reservations`))[0].n);
+    const results = await Promise.all(Array.from({ length: 80 }, () => rl.reserve(id)));
+    expect(granted(results)).toHaveLength(50);
+    expect(results.filter((r) => !r.granted)).toHaveLength(30);
+    const after = Number((await t.app.get(DataSource).query(`SELECT count(*) AS n FROM rate_limit_reservations`))[0].n);
+    expect(after - before).toBe(50);
+  });
+
   it('should slide the minute window rather than reset it at the minute boundary', async () => {
     const id = await provider({ rate_limit_per_minute: 10 });
     const clock = new ManualClock('2026-03-10T12:00:59.500Z');

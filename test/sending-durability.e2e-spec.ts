@@ -400,8 +400,10 @@ describe('Sending durability: instances side by side, crashes, shutdowns and exp
     expect(done.attempts).toEqual([expect.objectContaining({ outcome: 'accepted' })]);
     // The dead owner's late write is fenced off.
     expect(
-      await t.app.get(MessagesRepository).markSent({ id: String(orphan.id), token: deadToken }, done.provider_id as number, [], false),
-    ).toBe(false);
+      await t.app
+        .get(MessagesRepository)
+        .finish([{ lease: { id: String(orphan.id), token: deadToken }, finish: { status: 'sent', providerId: done.provider_id as number, rejected: [] } }]),
+    ).toEqual(new Set());
 
     // Twenty poll intervals later the live lease is still untouched and nothing else went out.
     await new Promise((r) => setTimeout(r, 1000));

@@ -23,7 +23,7 @@ export const envSchema = Joi.object({
 
   // Sending
   SEND_WORKERS_ENABLED: Joi.boolean().default(true),
-  SEND_WORKER_CONCURRENCY: Joi.number().integer().min(1).max(256).default(8),
+  SEND_WORKER_CONCURRENCY: Joi.number().integer().min(1).max(1024).default(64),
   SEND_POLL_INTERVAL_MS: Joi.number().integer().min(10).max(60_000).default(500),
   // Renewed every third of it while an attempt is in progress; what a crashed worker's messages wait before another claims them.
   SEND_LEASE_SECONDS: Joi.number().integer().min(5).max(3600).default(60),

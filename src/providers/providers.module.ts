@@ -7,11 +7,12 @@ import { ProviderStatsRepository } from './provider-stats.repository.js';
 import { ProvidersController } from './providers.controller.js';
 import { ProvidersRepository } from './providers.repository.js';
 import { ProvidersService } from './providers.service.js';
+import { SendingOrderCache } from './sending-order.cache.js';
 
 @Module({
   imports: [CredentialsModule, RateLimitModule, ProviderTypesModule],
   controllers: [ProvidersController],
-  providers: [ProvidersRepository, ProviderStatsRepository, ProvidersService, ProviderImportService],
-  exports: [ProvidersService, ProviderImportService, ProviderTypesModule],
+  providers: [ProvidersRepository, ProviderStatsRepository, ProvidersService, ProviderImportService, SendingOrderCache],
+  exports: [ProvidersService, SendingOrderCache, ProviderImportService, ProviderTypesModule],
 })
 export class ProvidersModule {}

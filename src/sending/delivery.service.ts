@@ -1,30 +1,37 @@
-import { databaseUnavailability } from '../common/errors/database-unavailable.js';
 import { LogThrottle } from '../common/logging/log-throttle.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig, type SendingConfig } from '../config/app-config.js';
 import { ProviderHealthService } from '../health/provider-health.service.js';
-import { ProvidersService } from '../providers/providers.service.js';
+import { SendingOrderCache } from '../providers/sending-order.cache.js';
 import type { SendingProvider } from '../providers/sending-provider.js';
 import { CLOCK, type Clock } from '../rate-limit/clock.js';
 import { RateLimitService } from '../rate-limit/rate-limit.service.js';
-import type { Reservation } from '../rate-limit/rate-limit.types.js';
 import { LeaseKeeper } from './lease-keeper.js';
-import { leaseOf, type Lease, type MessageRow, type RejectedRecipient } from './message.types.js';
+import { leaseOf, type Finish, type Lease, type MessageRow, type NewAttempt } from './message.types.js';
 import { MessagesRepository } from './messages.repository.js';
+import { OutcomeWriter, type Outcome } from './outcome-writer.js';
 import type { Delivered, OutgoingMail } from '../provider-types/mail-transport.js';
 import { describeFailure, failureOf, type ClassifiedFailure } from '../provider-types/send-failure.js';
 import { TransportCache } from './transport-cache.js';
 
-/** How long a final write keeps trying while the database cannot be reached. */
-const FINAL_WRITE_PATIENCE_MS = 5 * 60_000;
-
 /** How one attempt through one provider ended. */
 export type AttemptResult = { ok: true; delivered: Delivered; ms: number } | { ok: false; failure: ClassifiedFailure; ms: number };
+
+/** An attempt's result, and its row for `send_attempts`. */
+export interface Attempted {
+  result: AttemptResult;
+  record: NewAttempt;
+}
 
 /**
  * Takes one claimed message to a provider, or back to the queue, or to a recorded failure.
  * Candidates: the pinned provider alone; else the one an uncertain attempt used, then the
  * default, then priority 1, 2, 3 — skipping inactive, unhealthy and rate-limited ones.
+ *
+ * Each message reads as one path, but what it asks of the database is batched underneath: the
+ * sending order comes from memory (as recent as the claim), reservations for one provider are
+ * decided together (RateLimitService.reserve), sends share the provider's pooled connections,
+ * and outcomes are written many to a transaction (OutcomeWriter).
  */
 @Injectable()
 export class DeliveryService {
@@ -35,8 +42,9 @@ export class DeliveryService {
 
   constructor(
     private readonly messages: MessagesRepository,
-    private readonly providers: ProvidersService,
+    private readonly sendingOrder: SendingOrderCache,
     private readonly rateLimits: RateLimitService,
+    private readonly outcomes: OutcomeWriter,
     private readonly transports: TransportCache,
     private readonly health: ProviderHealthService,
     private readonly leases: LeaseKeeper,
@@ -48,19 +56,26 @@ export class DeliveryService {
     this.failures = new LogThrottle(this.logger, config.logRepeatIntervalMs);
   }
 
-  /** Takes a message this worker has just claimed; its lease is kept alive until the result is written. */
-  async deliver(message: MessageRow): Promise<void> {
+  /**
+   * Takes a message this worker has just claimed (with the `providers_version` its claim read);
+   * its lease is kept alive until the result is written.
+   */
+  async deliver(message: MessageRow, providersVersion: string): Promise<void> {
     const lease = leaseOf(message);
     this.leases.hold(lease);
     try {
-      await this.deliverHeld(message, lease);
+      await this.deliverHeld(message, lease, providersVersion);
     } finally {
       this.leases.drop(lease);
     }
   }
 
-  private async deliverHeld(message: MessageRow, lease: Lease): Promise<void> {
-    const candidates = await this.candidates(message);
+  private async deliverHeld(message: MessageRow, lease: Lease, providersVersion: string): Promise<void> {
+    const candidates = await this.candidates(message, providersVersion);
+    const reservations: Outcome['reservations'] = [];
+    const attempts: NewAttempt[] = [];
+    const finish = (f: Finish, providerId: number | null) =>
+      this.outcomes.write({ lease, finish: f, reservations, attempts, providerId });
     let lastError: string | null = candidates.length ? null : 'no active provider can take the message now';
     let notBefore: Date | null = null;
     let hint: number | null = null;
@@ -69,33 +84,33 @@ export class DeliveryService {
     let awaitingProvider = candidates.length === 0;
 
     for (const provider of candidates) {
-      const reserved = await this.rateLimits.tryReserve(provider.id);
+      const reserved = await this.rateLimits.reserve(provider.id);
       if (!reserved.granted) {
         lastError = `provider ${provider.name} is at its ${reserved.refusedBy} limit`;
         if (reserved.notBefore && (!notBefore || reserved.notBefore < notBefore)) notBefore = reserved.notBefore;
         continue;
       }
       if (!this.leases.isHeld(lease)) {
-        await this.rateLimits.release(reserved.reservation);
-        this.logger.warn({ messageId: message.id }, 'lost the lease on a message before sending it; another worker has it');
+        reservations.push({ reservation: reserved.reservation, counts: false });
+        await this.abandon(message, reservations, attempts);
         return;
       }
       if (previous) this.failedOver(message, previous, provider, lastError);
-      const result = await this.attempt(message, provider);
+      const { result, record } = await this.attempt(message, provider);
+      attempts.push(record);
+      // The provider took the message (or may have): the send counts, if this claim's write wins.
+      reservations.push({ reservation: reserved.reservation, counts: result.ok || result.failure.kind === 'uncertain' });
       if (result.ok) {
-        await this.conclude(lease, provider, reserved.reservation, result, () =>
-          this.messages.markSent(lease, provider.id, result.delivered.rejected, false),
-        );
+        await finish({ status: 'sent', providerId: provider.id, rejected: result.delivered.rejected }, provider.id);
         return;
       }
       const { failure } = result;
       if (failure.kind === 'message') {
-        const error = `rejected by ${provider.name}: ${describeFailure(failure)}`;
-        await this.conclude(lease, provider, reserved.reservation, result, () => this.messages.markFailed(lease, provider.id, error));
+        await finish({ status: 'failed', providerId: provider.id, error: `rejected by ${provider.name}: ${describeFailure(failure)}` }, provider.id);
         return;
       }
       if (failure.kind === 'uncertain') {
-        await this.conclude(lease, provider, reserved.reservation, result, () => this.afterUncertain(message, lease, provider, failure));
+        await finish(this.afterUncertain(message, provider, failure), provider.id);
         return;
       }
       lastError = `${provider.name}: ${describeFailure(failure)}`;
@@ -105,17 +120,28 @@ export class DeliveryService {
     }
 
     if (this.clock.now().getTime() - message.created_at.getTime() >= this.config.maxAgeSeconds * 1000) {
-      await this.fenced(lease, () =>
-        this.messages.markFailed(lease, null, `gave up after ${message.attempt_count} round(s): ${lastError}`),
-      );
+      await finish({ status: 'failed', providerId: null, error: `gave up after ${message.attempt_count} round(s): ${lastError}` }, null);
       return;
     }
-    await this.fenced(lease, () =>
-      this.messages.reschedule(lease, this.backoffFrom(message, notBefore, hint), lastError, {
+    await finish(
+      {
+        status: 'queued',
+        at: this.backoffFrom(message, notBefore, hint),
+        error: lastError,
         preferredProviderId: message.preferred_provider_id,
         awaitingProvider,
-      }),
+      },
+      null,
     );
+  }
+
+  /** The claim was lost before a send: nothing is written to the message; what was taken is given back. */
+  private async abandon(message: MessageRow, reservations: Outcome['reservations'], attempts: NewAttempt[]): Promise<void> {
+    this.logger.warn({ messageId: message.id }, 'lost the lease on a message before sending it; another worker has it');
+    await this.rateLimits.settle(reservations.map((r) => ({ reservation: r.reservation, accepted: false })));
+    await this.messages
+      .recordAttempts(attempts, [])
+      .catch((err: unknown) => this.failures.error(err, 'could not record attempts', { messageId: message.id }));
   }
 
   /**
@@ -123,80 +149,34 @@ export class DeliveryService {
    * provider later — but only so many times. Past SEND_MAX_UNCERTAIN_ATTEMPTS hand-overs the
    * message fails: sending it again (anywhere) could only add copies.
    */
-  private afterUncertain(message: MessageRow, lease: Lease, provider: SendingProvider, failure: ClassifiedFailure): Promise<boolean> {
+  private afterUncertain(message: MessageRow, provider: SendingProvider, failure: ClassifiedFailure): Finish {
     const handedOver = message.uncertain_count + 1;
     if (handedOver >= this.config.maxUncertainAttempts) {
       this.logger.warn(
         { messageId: message.id, providerId: provider.id, code: failure.code, handedOver },
         'outcome unknown after DATA too many times; not sending the message again',
       );
-      return this.messages.markFailed(
-        lease,
-        provider.id,
-        `outcome unknown ${handedOver} times (last through ${provider.name}: ${describeFailure(failure)}); ` +
+      return {
+        status: 'failed',
+        providerId: provider.id,
+        error:
+          `outcome unknown ${handedOver} times (last through ${provider.name}: ${describeFailure(failure)}); ` +
           'not sent again to avoid more copies; it may have been delivered',
-        { uncertain: true },
-      );
+        uncertain: true,
+      };
     }
     this.logger.warn({ messageId: message.id, providerId: provider.id, code: failure.code }, 'outcome unknown after DATA; retrying later');
-    return this.messages.reschedule(lease, this.backoffFrom(message, null), `outcome unknown: ${describeFailure(failure)}`, {
+    return {
+      status: 'queued',
+      at: this.backoffFrom(message, null),
+      error: `outcome unknown: ${describeFailure(failure)}`,
       preferredProviderId: provider.id,
       uncertain: true,
-    });
+    };
   }
 
-  /**
-   * Writes an attempt's outcome under the claim's fence, then settles the limits reservation:
-   * the send counts (accepted, or possibly accepted) only if the write won. A write that lost
-   * means another claim owns the message now; that one's result is the one that counts.
-   */
-  async conclude(
-    lease: Lease,
-    provider: SendingProvider,
-    reservation: Reservation,
-    result: AttemptResult,
-    write: () => Promise<boolean>,
-  ): Promise<void> {
-    const won = await this.fenced(lease, write, provider);
-    const counts = won && (result.ok || result.failure.kind === 'uncertain');
-    await this.untilDatabaseAnswers(() => (counts ? this.rateLimits.commit(reservation) : this.rateLimits.release(reservation)));
-  }
-
-  /**
-   * Runs a fenced write; a rejected one is logged and counted, never silent. While the database
-   * cannot be reached the write is tried again (the claim stays held, and this instance claims
-   * nothing it holds): giving up would leave the message to be claimed and sent once more.
-   */
-  private async fenced(lease: Lease, write: () => Promise<boolean>, provider?: SendingProvider): Promise<boolean> {
-    if (await this.untilDatabaseAnswers(write)) return true;
-    this.logger.warn(
-      { messageId: lease.id, leaseToken: lease.token, providerId: provider?.id },
-      provider
-        ? 'discarded the result of an attempt whose claim had been taken over; the message may go out twice'
-        : 'discarded a retry decision whose claim had been taken over',
-    );
-    if (provider)
-      await this.messages
-        .recordStaleResult(provider.id, this.clock.now())
-        .catch((err: unknown) => this.failures.error(err, 'could not count a stale result'));
-    return false;
-  }
-
-  private async untilDatabaseAnswers<T>(work: () => Promise<T>): Promise<T> {
-    const giveUpAt = performance.now() + FINAL_WRITE_PATIENCE_MS;
-    for (let delay = 250; ; delay = Math.min(delay * 2, 1000)) {
-      try {
-        return await work();
-      } catch (err) {
-        if (!databaseUnavailability(err) || performance.now() > giveUpAt) throw err;
-        this.failures.error(err, 'could not write a delivery result; trying again until the database answers');
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
-  }
-
-  /** One attempt through one provider, recorded with its effect on the provider's health. */
-  async attempt(message: MessageRow, provider: SendingProvider): Promise<AttemptResult> {
+  /** One attempt through one provider, with its effect on the provider's health; the attempt's row is the caller's to write. */
+  async attempt(message: MessageRow, provider: SendingProvider): Promise<Attempted> {
     const startedAt = this.clock.now();
     const t0 = performance.now();
     let result: AttemptResult;
@@ -207,48 +187,47 @@ export class DeliveryService {
     } catch (err) {
       result = { ok: false, failure: failureOf(err), ms: Math.round(performance.now() - t0) };
     }
-    // Bookkeeping must not stand between a send and its final write: a database that fails here
-    // is retried there (see fenced()).
+    // Bookkeeping must not stand between a send and its final write.
     try {
       // Passive health: the provider's own failures count against it, and so does an outcome left
       // unknown (a provider that keeps dropping after DATA is not working); a rejected message
-      // still shows a working server.
+      // still shows a working server. Written only when it changes something.
       await this.health.recordSendOutcome(
         provider,
         !result.ok && result.failure.kind !== 'message',
         result.ok ? null : describeFailure(result.failure),
         startedAt,
       );
-      await this.messages.recordAttempt({
-        message_id: message.id,
-        provider_id: provider.id,
-        started_at: startedAt,
-        response_time_ms: result.ms,
-        outcome: result.ok
-          ? 'accepted'
-          : result.failure.kind === 'message'
-            ? 'message_rejected'
-            : result.failure.kind === 'uncertain'
-              ? 'uncertain'
-              : 'provider_failure',
-        smtp_code: result.ok ? null : result.failure.responseCode,
-        smtp_reply: result.ok ? result.delivered.reply : result.failure.reply,
-        error_code: result.ok ? null : result.failure.code,
-        rejected_recipients: result.ok ? result.delivered.rejected : ([] as RejectedRecipient[]),
-      });
     } catch (err) {
-      this.failures.error(err, 'could not record an attempt', { messageId: message.id, providerId: provider.id });
+      this.failures.error(err, 'could not record a send outcome on the provider', { messageId: message.id, providerId: provider.id });
     }
-    return result;
+    const record: NewAttempt = {
+      message_id: message.id,
+      provider_id: provider.id,
+      started_at: startedAt,
+      response_time_ms: result.ms,
+      outcome: result.ok
+        ? 'accepted'
+        : result.failure.kind === 'message'
+          ? 'message_rejected'
+          : result.failure.kind === 'uncertain'
+            ? 'uncertain'
+            : 'provider_failure',
+      smtp_code: result.ok ? null : result.failure.responseCode,
+      smtp_reply: result.ok ? result.delivered.reply : result.failure.reply,
+      error_code: result.ok ? null : result.failure.code,
+      rejected_recipients: result.ok ? result.delivered.rejected : [],
+    };
+    return { result, record };
   }
 
-  private async candidates(message: MessageRow): Promise<SendingProvider[]> {
+  private async candidates(message: MessageRow, providersVersion: string): Promise<SendingProvider[]> {
     if (message.pinned_provider_id !== null) {
-      const pinned = await this.providers.forSending(message.pinned_provider_id);
+      const pinned = await this.sendingOrder.one(providersVersion, message.pinned_provider_id);
       // A pinned provider is tried even when unhealthy: the caller chose it.
       return pinned?.isActive ? [pinned] : [];
     }
-    const active = (await this.providers.sendingOrder()).filter((p) => p.isActive);
+    const active = (await this.sendingOrder.at(providersVersion)).filter((p) => p.isActive);
     const usable = active.filter((p) => p.healthStatus !== 'unhealthy');
     const preferred = usable.find((p) => p.id === message.preferred_provider_id);
     const ordered = preferred ? [preferred, ...usable.filter((p) => p !== preferred)] : usable;

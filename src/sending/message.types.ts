@@ -105,3 +105,18 @@ export function leaseOf(row: Pick<MessageRow, 'id' | 'lease_token'>): Lease {
 }
 
 export type NewAttempt = Omit<AttemptRow, 'id'>;
+
+/** A message's final state for this claim: delivered, failed for good, or back to the queue. */
+export type Finish =
+  | { status: 'sent'; providerId: number; rejected: RejectedRecipient[] }
+  | { status: 'failed'; providerId: number | null; error: string; uncertain?: boolean }
+  | {
+      status: 'queued';
+      at: Date;
+      error: string | null;
+      /** Tried first next time (after an outcome left unknown). */
+      preferredProviderId: number | null;
+      uncertain?: boolean;
+      /** No provider could take it: it moves forward as soon as one recovers. */
+      awaitingProvider?: boolean;
+    };

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { returningRows } from '../providers/providers.repository.js';
-import type { AttemptRow, Lease, MessageRow, MessageStatus, NewAttempt, NewMessage, RejectedRecipient } from './message.types.js';
+import type { SqlRunner } from '../rate-limit/rate-limit.repository.js';
+import type { AttemptRow, Finish, Lease, MessageRow, MessageStatus, NewAttempt, NewMessage } from './message.types.js';
 
 const INSERT_COLUMNS = [
   'api_key_id',
@@ -103,32 +104,44 @@ export class MessagesRepository {
   }
 
   /**
-   * Claims up to `limit` messages for this worker: first those whose lease expired (their worker
-   * died or lost touch), then those due. SKIP LOCKED lets any number of instances claim side by
-   * side without ever taking the same message. Each claim gets a new lease token: the fence.
+   * Claims up to `limit` messages for this worker, in one statement: first those whose lease
+   * expired (their worker died or lost touch), then those due. SKIP LOCKED lets any number of
+   * instances claim side by side without ever taking the same message. Each claim gets a new
+   * lease token: the fence. Also answers `providers_version`, so the sending order in memory is
+   * never older than the claim.
    */
-  async claim(owner: string, limit: number, now: Date, leaseSeconds: number, held: string[] = []): Promise<MessageRow[]> {
+  async claim(
+    owner: string,
+    limit: number,
+    now: Date,
+    leaseSeconds: number,
+    held: string[] = [],
+  ): Promise<{ messages: MessageRow[]; providersVersion: string }> {
     // `held`: this process's own claims, whose attempts still run (a lease can run out while the
     // database was away): never claimed again by the process that is finishing them.
-    const claimed = await this.returning<MessageRow>(
-      `UPDATE messages SET status = 'sending', lease_owner = $1, lease_expires_at = $2::timestamptz + make_interval(secs => $3),
-              lease_token = nextval('message_lease_tokens'), attempt_count = attempt_count + 1, updated_at = now()
-        WHERE id IN (SELECT id FROM messages WHERE status = 'sending' AND lease_expires_at < $2 AND NOT (id = ANY($5::bigint[]))
-                     ORDER BY lease_expires_at LIMIT $4 FOR UPDATE SKIP LOCKED)
-        RETURNING *`,
-      [owner, now, leaseSeconds, limit, held],
-    );
-    if (claimed.length >= limit) return claimed;
-    const due = await this.returning<MessageRow>(
-      `UPDATE messages SET status = 'sending', lease_owner = $1, lease_expires_at = $2::timestamptz + make_interval(secs => $3),
+    const rows = await this.returning<MessageRow & { providers_version: string }>(
+      `WITH expired AS (
+         SELECT id, lease_expires_at AS due FROM messages
+          WHERE status = 'sending' AND lease_expires_at < $2 AND NOT (id = ANY($5::bigint[]))
+          ORDER BY lease_expires_at LIMIT $4 FOR UPDATE SKIP LOCKED),
+       due AS (
+         SELECT id, next_attempt_at AS due FROM messages
+          WHERE status IN ('queued', 'scheduled') AND next_attempt_at <= $2
+          ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED),
+       picked AS (
+         SELECT id FROM (SELECT id, 0 AS k, due FROM expired UNION ALL SELECT id, 1, due FROM due) c ORDER BY k, due LIMIT $4)
+       UPDATE messages SET status = 'sending', lease_owner = $1, lease_expires_at = $2::timestamptz + make_interval(secs => $3),
               lease_token = nextval('message_lease_tokens'), attempt_count = attempt_count + 1, awaiting_provider = false,
               updated_at = now()
-        WHERE id IN (SELECT id FROM messages WHERE status IN ('queued', 'scheduled') AND next_attempt_at <= $2
-                     ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)
-        RETURNING *`,
-      [owner, now, leaseSeconds, limit - claimed.length],
+        WHERE id IN (SELECT id FROM picked)
+        RETURNING messages.*, (SELECT version FROM providers_version)::text AS providers_version`,
+      [owner, now, leaseSeconds, limit, held],
     );
-    return claimed.concat(due);
+    const providersVersion = rows[0]?.providers_version ?? '';
+    return {
+      messages: rows.map(({ providers_version: _v, ...m }) => m as MessageRow),
+      providersVersion,
+    };
   }
 
   /** A lease token for a message this process inserts already claimed (a provider test). */
@@ -137,66 +150,117 @@ export class MessagesRepository {
     return token as string;
   }
 
-  /** Extends every lease still held, in one statement; answers the ids whose lease is still ours. */
+  /** The current `providers_version` (the claim reads it too). */
+  async providersVersion(): Promise<string> {
+    const [{ version }] = await this.dataSource.query(`SELECT version::text AS version FROM providers_version`);
+    return version as string;
+  }
+
+  /**
+   * Extends every lease still held, in one statement; answers the ids whose lease is still ours.
+   * Rows are locked in id order, as the batched final write locks them, so the two never deadlock.
+   */
   async renewLeases(leases: Lease[], now: Date, leaseSeconds: number): Promise<Set<string>> {
     if (!leases.length) return new Set();
     const rows = await this.returning<{ id: string }>(
       `UPDATE messages m SET lease_expires_at = $3::timestamptz + make_interval(secs => $4)
          FROM unnest($1::bigint[], $2::bigint[]) AS held (id, token)
         WHERE m.id = held.id AND m.lease_token = held.token AND m.status = 'sending'
+          AND m.id IN (SELECT id FROM messages WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE)
         RETURNING m.id::text AS id`,
       [leases.map((l) => l.id), leases.map((l) => l.token), now, leaseSeconds],
     );
     return new Set(rows.map((r) => r.id));
   }
 
-  // The final writes are fenced by the lease token: a worker whose claim was taken over changes nothing.
-
-  async markSent(lease: Lease, providerId: number, rejected: RejectedRecipient[], uncertain: boolean): Promise<boolean> {
-    const rows = await this.returning<unknown>(
-      `UPDATE messages SET status = 'sent', provider_id = $3, rejected_recipients = $4, outcome_uncertain = outcome_uncertain OR $5,
-              sent_at = now(), updated_at = now(), lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL, last_error = NULL
-        WHERE id = $1 AND lease_token = $2 AND status = 'sending' RETURNING id`,
-      [lease.id, lease.token, providerId, JSON.stringify(rejected), uncertain],
-    );
-    return rows.length > 0;
-  }
-
-  async markFailed(
-    lease: Lease,
-    providerId: number | null,
-    error: string,
-    opts: { rejected?: RejectedRecipient[]; uncertain?: boolean } = {},
-  ): Promise<boolean> {
-    const rows = await this.returning<unknown>(
-      `UPDATE messages SET status = 'failed', provider_id = coalesce($3, provider_id), last_error = $4, rejected_recipients = $5,
-              outcome_uncertain = outcome_uncertain OR $6, uncertain_count = uncertain_count + $6::int,
-              failed_at = now(), updated_at = now(), lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL
-        WHERE id = $1 AND lease_token = $2 AND status = 'sending' RETURNING id`,
-      [lease.id, lease.token, providerId, error, JSON.stringify(opts.rejected ?? []), opts.uncertain ?? false],
-    );
-    return rows.length > 0;
+  /** Runs `work` in one transaction: the batched final write is one commit. */
+  inTransaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction((manager) => work(manager));
   }
 
   /**
-   * Back to the queue until `at`. `preferredProviderId` is tried first then (after an uncertain
-   * outcome, which is also counted); `awaitingProvider` marks a message no provider could take,
-   * which moves forward as soon as one recovers.
+   * Writes the final state (sent, failed, back to the queue) of many messages in one statement,
+   * each fenced by its claim's lease token: a claim that was taken over changes nothing. Answers
+   * the ids whose write won.
    */
-  async reschedule(
-    lease: Lease,
-    at: Date,
-    error: string | null,
-    opts: { preferredProviderId?: number | null; uncertain?: boolean; awaitingProvider?: boolean } = {},
-  ): Promise<boolean> {
-    const rows = await this.returning<unknown>(
-      `UPDATE messages SET status = 'queued', next_attempt_at = $3, last_error = coalesce($4, last_error),
-              preferred_provider_id = $5, outcome_uncertain = outcome_uncertain OR $6, uncertain_count = uncertain_count + $6::int,
-              awaiting_provider = $7, updated_at = now(), lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL
-        WHERE id = $1 AND lease_token = $2 AND status = 'sending' RETURNING id`,
-      [lease.id, lease.token, at, error, opts.preferredProviderId ?? null, opts.uncertain ?? false, opts.awaitingProvider ?? false],
+  async finish(outcomes: { lease: Lease; finish: Finish }[], via: SqlRunner = this.dataSource): Promise<Set<string>> {
+    if (!outcomes.length) return new Set();
+    const col = <T>(pick: (f: Finish) => T) => outcomes.map((o) => pick(o.finish));
+    const rows = returningRows<{ id: string }>(
+      await via.query(
+        `UPDATE messages m SET
+                status = i.status,
+                provider_id = coalesce(i.provider_id, m.provider_id),
+                rejected_recipients = CASE WHEN i.status = 'queued' THEN m.rejected_recipients ELSE i.rejected END,
+                outcome_uncertain = m.outcome_uncertain OR i.uncertain,
+                uncertain_count = m.uncertain_count + i.uncertain::int,
+                last_error = CASE i.status WHEN 'sent' THEN NULL WHEN 'queued' THEN coalesce(i.error, m.last_error) ELSE i.error END,
+                next_attempt_at = coalesce(i.next_attempt_at, m.next_attempt_at),
+                preferred_provider_id = CASE WHEN i.status = 'queued' THEN i.preferred_provider_id ELSE m.preferred_provider_id END,
+                awaiting_provider = CASE WHEN i.status = 'queued' THEN i.awaiting ELSE m.awaiting_provider END,
+                sent_at = CASE WHEN i.status = 'sent' THEN now() ELSE m.sent_at END,
+                failed_at = CASE WHEN i.status = 'failed' THEN now() ELSE m.failed_at END,
+                updated_at = now(), lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL
+           FROM unnest($1::bigint[], $2::bigint[], $3::varchar[], $4::int[], $5::jsonb[], $6::boolean[], $7::text[],
+                       $8::timestamptz[], $9::int[], $10::boolean[])
+                AS i (id, token, status, provider_id, rejected, uncertain, error, next_attempt_at, preferred_provider_id, awaiting)
+          WHERE m.id = i.id AND m.lease_token = i.token AND m.status = 'sending'
+            AND m.id IN (SELECT id FROM messages WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE)
+          RETURNING m.id::text AS id`,
+        [
+          outcomes.map((o) => o.lease.id),
+          outcomes.map((o) => o.lease.token),
+          col((f) => f.status),
+          col((f) => (f.status === 'queued' ? null : f.providerId)),
+          col((f) => JSON.stringify(f.status === 'sent' ? f.rejected : [])),
+          col((f) => f.status !== 'sent' && (f.uncertain ?? false)),
+          col((f) => (f.status === 'sent' ? null : f.error)),
+          col((f) => (f.status === 'queued' ? f.at : null)),
+          col((f) => (f.status === 'queued' ? f.preferredProviderId : null)),
+          col((f) => (f.status === 'queued' ? (f.awaitingProvider ?? false) : false)),
+        ],
+      ),
     );
-    return rows.length > 0;
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /**
+   * Records attempts, and results discarded because their claim had been taken over, adding both
+   * to each provider's daily aggregate: one statement for a whole batch. The aggregate rows are
+   * written in (provider, day) order, so concurrent batches never deadlock.
+   */
+  async recordAttempts(attempts: NewAttempt[], stale: { providerId: number; at: Date }[], via: SqlRunner = this.dataSource): Promise<void> {
+    if (!attempts.length && !stale.length) return;
+    await via.query(
+      `WITH attempt AS (
+         INSERT INTO send_attempts (message_id, provider_id, started_at, response_time_ms, outcome, smtp_code, smtp_reply, error_code, rejected_recipients)
+         SELECT * FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::int[], $5::varchar[], $6::int[], $7::text[], $8::varchar[], $9::jsonb[])
+         RETURNING provider_id, started_at, response_time_ms, outcome),
+       counted AS (
+         SELECT provider_id, (started_at AT TIME ZONE 'UTC')::date AS day, 1 AS attempts, (outcome = 'accepted')::int AS accepted,
+                response_time_ms::bigint AS ms, 0 AS stale FROM attempt
+         UNION ALL
+         SELECT provider_id, (at AT TIME ZONE 'UTC')::date, 0, 0, 0, 1 FROM unnest($10::int[], $11::timestamptz[]) AS s (provider_id, at))
+       INSERT INTO provider_daily_stats AS s (provider_id, day, attempts, accepted, response_time_ms_sum, stale_results)
+       SELECT provider_id, day, sum(attempts), sum(accepted), sum(ms), sum(stale) FROM counted GROUP BY provider_id, day ORDER BY provider_id, day
+       ON CONFLICT (provider_id, day) DO UPDATE
+         SET attempts = s.attempts + EXCLUDED.attempts, accepted = s.accepted + EXCLUDED.accepted,
+             response_time_ms_sum = s.response_time_ms_sum + EXCLUDED.response_time_ms_sum,
+             stale_results = s.stale_results + EXCLUDED.stale_results`,
+      [
+        attempts.map((a) => a.message_id),
+        attempts.map((a) => a.provider_id),
+        attempts.map((a) => a.started_at),
+        attempts.map((a) => a.response_time_ms),
+        attempts.map((a) => a.outcome),
+        attempts.map((a) => a.smtp_code),
+        attempts.map((a) => a.smtp_reply),
+        attempts.map((a) => a.error_code),
+        attempts.map((a) => JSON.stringify(a.rejected_recipients)),
+        stale.map((s) => s.providerId),
+        stale.map((s) => s.at),
+      ],
+    );
   }
 
   /** A provider recovered: messages that were waiting for any provider are due now. */
@@ -207,39 +271,6 @@ export class MessagesRepository {
       [now],
     );
     return rows.length;
-  }
-
-  /** An attempt's result was discarded because its claim had been taken over: counted per provider and day. */
-  async recordStaleResult(providerId: number, at: Date): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO provider_daily_stats AS s (provider_id, day, stale_results) VALUES ($1, ($2::timestamptz AT TIME ZONE 'UTC')::date, 1)
-       ON CONFLICT (provider_id, day) DO UPDATE SET stale_results = s.stale_results + 1`,
-      [providerId, at],
-    );
-  }
-
-  /** Records one attempt and adds it to the provider's daily aggregate, in one statement. */
-  async recordAttempt(a: NewAttempt): Promise<void> {
-    await this.dataSource.query(
-      `WITH attempt AS (
-         INSERT INTO send_attempts (message_id, provider_id, started_at, response_time_ms, outcome, smtp_code, smtp_reply, error_code, rejected_recipients)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING provider_id)
-       INSERT INTO provider_daily_stats AS s (provider_id, day, attempts, accepted, response_time_ms_sum)
-       SELECT provider_id, ($3::timestamptz AT TIME ZONE 'UTC')::date, 1, CASE WHEN $5 = 'accepted' THEN 1 ELSE 0 END, $4 FROM attempt
-       ON CONFLICT (provider_id, day) DO UPDATE
-         SET attempts = s.attempts + 1, accepted = s.accepted + EXCLUDED.accepted, response_time_ms_sum = s.response_time_ms_sum + EXCLUDED.response_time_ms_sum`,
-      [
-        a.message_id,
-        a.provider_id,
-        a.started_at,
-        a.response_time_ms,
-        a.outcome,
-        a.smtp_code,
-        a.smtp_reply,
-        a.error_code,
-        JSON.stringify(a.rejected_recipients),
-      ],
-    );
   }
 
   async recordFailover(fromProviderId: number, toProviderId: number): Promise<void> {

@@ -11,7 +11,8 @@ import { MessagesRepository } from './messages.repository.js';
 
 /**
  * Claims due messages from PostgreSQL and delivers them, up to SEND_WORKER_CONCURRENCY at a
- * time. On shutdown it stops claiming and gives in-flight sends a bounded time to finish;
+ * time. While busy it claims in batches (once a quarter of the slots are free), so claims cost a
+ * statement per batch, not per message. On shutdown it stops claiming and gives in-flight sends a bounded time to finish;
  * whatever is still unfinished is reclaimed by any instance once its lease expires.
  */
 @Injectable()
@@ -71,19 +72,26 @@ export class SendWorker implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   private async run(): Promise<void> {
+    const batch = Math.max(1, Math.floor(this.config.concurrency / 4));
     while (this.running) {
       let claimed = 0;
       const free = this.config.concurrency - this.inFlight.size;
-      if (free > 0) {
+      if (free >= batch || (free > 0 && this.inFlight.size === 0)) {
         try {
-          const batch = await this.messages.claim(this.owner, free, this.clock.now(), this.config.leaseSeconds, this.leases.heldIds());
-          claimed = batch.length;
-          for (const message of batch) this.track(this.delivery.deliver(message));
+          const { messages, providersVersion } = await this.messages.claim(
+            this.owner,
+            free,
+            this.clock.now(),
+            this.config.leaseSeconds,
+            this.leases.heldIds(),
+          );
+          claimed = messages.length;
+          for (const message of messages) this.track(this.delivery.deliver(message, providersVersion));
         } catch (err) {
           this.failures.error(err, 'claiming messages failed; retrying after the poll interval');
         }
       }
-      if (claimed === 0 || this.inFlight.size >= this.config.concurrency) await this.sleep();
+      if (claimed < free || this.config.concurrency - this.inFlight.size < batch) await this.sleep();
     }
   }
 

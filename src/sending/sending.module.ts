@@ -5,6 +5,7 @@ import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { DeliveryService } from './delivery.service.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { MessagesRepository } from './messages.repository.js';
+import { OutcomeWriter } from './outcome-writer.js';
 import { SendWorker } from './send-worker.js';
 import { SendingController } from './sending.controller.js';
 import { SendingService } from './sending.service.js';
@@ -13,6 +14,6 @@ import { TransportCache } from './transport-cache.js';
 @Module({
   imports: [ProvidersModule, RateLimitModule, HealthModule],
   controllers: [SendingController],
-  providers: [MessagesRepository, LeaseKeeper, TransportCache, DeliveryService, SendWorker, SendingService],
+  providers: [MessagesRepository, LeaseKeeper, TransportCache, OutcomeWriter, DeliveryService, SendWorker, SendingService],
 })
 export class SendingModule {}

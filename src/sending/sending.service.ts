@@ -13,6 +13,7 @@ import type { ProviderTestResultDto } from './dto/provider-test.dto.js';
 import { MAX_RECIPIENTS, type SendMessageDto } from './dto/send-message.dto.js';
 import type { AttemptRow, MessageRow } from './message.types.js';
 import { MessagesRepository } from './messages.repository.js';
+import { OutcomeWriter } from './outcome-writer.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { ProviderTypeRegistry } from '../provider-types/provider-type.registry.js';
 import { describeFailure } from '../provider-types/send-failure.js';
@@ -32,6 +33,7 @@ export class SendingService {
     private readonly providers: ProvidersService,
     private readonly rateLimits: RateLimitService,
     private readonly delivery: DeliveryService,
+    private readonly outcomes: OutcomeWriter,
     private readonly worker: SendWorker,
     private readonly leases: LeaseKeeper,
     private readonly types: ProviderTypeRegistry,
@@ -175,12 +177,20 @@ export class SendingService {
     const lease = { id: row.id, token };
     this.leases.hold(lease);
     try {
-      const attempt = await this.delivery.attempt(row, provider);
+      const { result: attempt, record } = await this.delivery.attempt(row, provider);
       const responseTime = Math.round(attempt.ms) / 1000;
-      if (attempt.ok) {
-        await this.delivery.conclude(lease, provider, reserved.reservation, attempt, () =>
-          this.messages.markSent(lease, provider.id, attempt.delivered.rejected, false),
-        );
+      const f = attempt.ok ? null : attempt.failure;
+      const error = f && `${this.types.of(provider.providerType).errorLabel}: ${describeFailure(f)}`;
+      await this.outcomes.write({
+        lease,
+        finish: attempt.ok
+          ? { status: 'sent', providerId: provider.id, rejected: attempt.delivered.rejected }
+          : { status: 'failed', providerId: provider.id, error: error as string, uncertain: f?.kind === 'uncertain' },
+        reservations: [{ reservation: reserved.reservation, counts: attempt.ok || f?.kind === 'uncertain' }],
+        attempts: [record],
+        providerId: provider.id,
+      });
+      if (attempt.ok)
         return {
           ok: true,
           result: {
@@ -191,13 +201,7 @@ export class SendingService {
             message_id: row.message_id,
           },
         };
-      }
-      const f = attempt.failure;
-      const error = `${this.types.of(provider.providerType).errorLabel}: ${describeFailure(f)}`;
-      await this.delivery.conclude(lease, provider, reserved.reservation, attempt, () =>
-        this.messages.markFailed(lease, provider.id, error, { uncertain: f.kind === 'uncertain' }),
-      );
-      return { ok: false, result: { success: false, error, provider_name: provider.name, response_time: responseTime } };
+      return { ok: false, result: { success: false, error: error as string, provider_name: provider.name, response_time: responseTime } };
     } finally {
       this.leases.drop(lease);
     }
