@@ -6,6 +6,7 @@ import { DeliverySafety1764500000000 } from './1764500000000-delivery-safety.js'
 import { SesAccount1764600000000 } from './1764600000000-ses-account.js';
 import { LongerErrorCodes1764700000000 } from './1764700000000-longer-error-codes.js';
 import { ApiKeyExpiry1764800000000 } from './1764800000000-api-key-expiry.js';
+import { MessageRetention1764910000000 } from './1764910000000-message-retention.js';
 
 /** Applied in this order. A landed migration is never edited: add a new file instead. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   SesAccount1764600000000,
   LongerErrorCodes1764700000000,
   ApiKeyExpiry1764800000000,
+  MessageRetention1764910000000,
 ];
