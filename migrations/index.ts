@@ -7,6 +7,7 @@ import { SesAccount1764600000000 } from './1764600000000-ses-account.js';
 import { LongerErrorCodes1764700000000 } from './1764700000000-longer-error-codes.js';
 import { ApiKeyExpiry1764800000000 } from './1764800000000-api-key-expiry.js';
 import { BatchedDelivery1764900000000 } from './1764900000000-batched-delivery.js';
+import { MessageRetention1764910000000 } from './1764910000000-message-retention.js';
 
 /** Applied in this order. A landed migration is never edited: add a new file instead. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   LongerErrorCodes1764700000000,
   ApiKeyExpiry1764800000000,
   BatchedDelivery1764900000000,
+  MessageRetention1764910000000,
 ];

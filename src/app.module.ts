@@ -12,10 +12,11 @@ import { AppConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { ProvidersModule } from './providers/providers.module.js';
+import { RetentionModule } from './retention/retention.module.js';
 import { SendingModule } from './sending/sending.module.js';
 
 @Module({
-  imports: [AppConfigModule, LoggingModule, DatabaseModule, ApiKeysModule, ProvidersModule, SendingModule, HealthModule],
+  imports: [AppConfigModule, LoggingModule, DatabaseModule, ApiKeysModule, ProvidersModule, SendingModule, HealthModule, RetentionModule],
   providers: [
     {
       provide: AuthFailureThrottle,

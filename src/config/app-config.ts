@@ -32,6 +32,17 @@ export interface SendingConfig {
   smtp: { connectionTimeoutMs: number; greetingTimeoutMs: number; socketTimeoutMs: number; maxConnections: number; extraCaFile?: string };
 }
 
+/** Message retention (issue #12); the days count from when a message became sent or failed. */
+export interface RetentionConfig {
+  enabled: boolean;
+  /** Text, html, custom headers and attachments are dropped after this many days (0: at the next round). */
+  bodyDays: number;
+  /** The row and its attempts are deleted after this many days; never fewer than bodyDays. */
+  rowDays: number;
+  batchSize: number;
+  intervalSeconds: number;
+}
+
 /** Typed, read-only view of the validated environment; the only reader of configuration. */
 @Injectable()
 export class AppConfig {
@@ -117,6 +128,16 @@ export class AppConfig {
       failureThreshold: this.get('HEALTH_FAILURE_THRESHOLD'),
       probeCooldownSeconds: this.get('HEALTH_PROBE_COOLDOWN_SECONDS'),
       probeInitialSeconds: this.get('HEALTH_PROBE_INITIAL_SECONDS'),
+    };
+  }
+
+  get retention(): RetentionConfig {
+    return {
+      enabled: this.get('MESSAGE_RETENTION_ENABLED'),
+      bodyDays: this.get('MESSAGE_BODY_RETENTION_DAYS'),
+      rowDays: this.get('MESSAGE_RETENTION_DAYS'),
+      batchSize: this.get('MESSAGE_RETENTION_BATCH_SIZE'),
+      intervalSeconds: this.get('MESSAGE_RETENTION_INTERVAL_SECONDS'),
     };
   }
 

@@ -158,4 +158,45 @@ describe(validateEnv.name, () => {
       },
     );
   });
+
+  describe('message retention', () => {
+    it('should keep bodies 7 days and rows 90, in rounds of 1000 every 300 seconds, by default', () => {
+      expect(validateEnv({})).toMatchObject({
+        MESSAGE_RETENTION_ENABLED: true,
+        MESSAGE_BODY_RETENTION_DAYS: 7,
+        MESSAGE_RETENTION_DAYS: 90,
+        MESSAGE_RETENTION_BATCH_SIZE: 1000,
+        MESSAGE_RETENTION_INTERVAL_SECONDS: 300,
+      });
+    });
+
+    it('should accept a body retention of 0 (dropped at the next round) and one equal to the row retention', () => {
+      expect(validateEnv({ MESSAGE_BODY_RETENTION_DAYS: '0', MESSAGE_RETENTION_DAYS: '1' })).toMatchObject({
+        MESSAGE_BODY_RETENTION_DAYS: 0,
+        MESSAGE_RETENTION_DAYS: 1,
+      });
+      expect(() => validateEnv({ MESSAGE_BODY_RETENTION_DAYS: '30', MESSAGE_RETENTION_DAYS: '30' })).not.toThrow();
+    });
+
+    it('should refuse bodies kept longer than their rows, the default row retention included', () => {
+      expect(() => validateEnv({ MESSAGE_BODY_RETENTION_DAYS: '31', MESSAGE_RETENTION_DAYS: '30' })).toThrow(
+        'MESSAGE_BODY_RETENTION_DAYS must be at most MESSAGE_RETENTION_DAYS',
+      );
+      expect(() => validateEnv({ MESSAGE_BODY_RETENTION_DAYS: '91' })).toThrow(/MESSAGE_BODY_RETENTION_DAYS must be at most/);
+      expect(() => validateEnv({ MESSAGE_RETENTION_DAYS: '6' })).toThrow(/MESSAGE_BODY_RETENTION_DAYS must be at most/);
+    });
+
+    it.each([
+      ['MESSAGE_RETENTION_DAYS', '0'],
+      ['MESSAGE_RETENTION_DAYS', '1.5'],
+      ['MESSAGE_BODY_RETENTION_DAYS', '-1'],
+      ['MESSAGE_BODY_RETENTION_DAYS', 'week'],
+      ['MESSAGE_RETENTION_BATCH_SIZE', '0'],
+      ['MESSAGE_RETENTION_BATCH_SIZE', '10001'],
+      ['MESSAGE_RETENTION_INTERVAL_SECONDS', '0'],
+      ['MESSAGE_RETENTION_ENABLED', 'sometimes'],
+    ])('should throw naming %s when it is %j', (name, value) => {
+      expect(caught(() => validateEnv({ [name]: value })).message).toContain(name);
+    });
+  });
 });

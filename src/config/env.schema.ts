@@ -57,6 +57,18 @@ export const envSchema = Joi.object({
   // An unhealthy provider is checked again after this long, then after twice as long, up to HEALTH_PROBE_COOLDOWN_SECONDS.
   HEALTH_PROBE_INITIAL_SECONDS: Joi.number().min(0.1).max(3600).default(5),
 
+  // Message retention (issue #12): what a message keeps, counted from when it became sent or failed.
+  // false: this instance runs no retention round (another instance on the same database still does).
+  MESSAGE_RETENTION_ENABLED: Joi.boolean().default(true),
+  // Days before its text, html, custom headers and attachments are dropped; 0: at the first round after.
+  MESSAGE_BODY_RETENTION_DAYS: Joi.number().integer().min(0).max(36_500).default(7),
+  // Days before the row and its attempts are deleted (its Idempotency-Key can then be used again); at least the body's.
+  MESSAGE_RETENTION_DAYS: Joi.number().integer().min(1).max(36_500).default(90),
+  // Rows one statement (one short transaction) drops or deletes.
+  MESSAGE_RETENTION_BATCH_SIZE: Joi.number().integer().min(1).max(10_000).default(1000),
+  // About how often a round starts, across all instances sharing the database.
+  MESSAGE_RETENTION_INTERVAL_SECONDS: Joi.number().integer().min(1).max(86_400).default(300),
+
   // Issue #11, no plaintext AUTH: lets a provider with a password connect without TLS (a trusted internal network only).
   SMTP_ALLOW_PLAINTEXT_AUTH: Joi.boolean().default(false),
   // HTTP (issue #11, browser-safe HTTP)
@@ -140,6 +152,9 @@ export function validateEnv(raw: Record<string, unknown>): Record<string, unknow
   // The server should cancel a slow statement (and keep the connection) before we give up on it.
   if (Number(value.DATABASE_QUERY_TIMEOUT_MS) < Number(value.DATABASE_STATEMENT_TIMEOUT_MS))
     throw new Error('Invalid configuration: DATABASE_QUERY_TIMEOUT_MS must be at least DATABASE_STATEMENT_TIMEOUT_MS');
+  // A body kept longer than its row would be deleted with the row anyway: almost certainly a mix-up.
+  if (Number(value.MESSAGE_BODY_RETENTION_DAYS) > Number(value.MESSAGE_RETENTION_DAYS))
+    throw new Error('Invalid configuration: MESSAGE_BODY_RETENTION_DAYS must be at most MESSAGE_RETENTION_DAYS');
   // A full-access key that can be guessed; the message never quotes it.
   if (value.NODE_ENV === 'production' && typeof value.ADMIN_API_KEY === 'string' && weakAdminKey(value.ADMIN_API_KEY))
     throw new Error(

@@ -4,7 +4,7 @@ import { CronJob } from 'cron';
 import { randomUUID } from 'node:crypto';
 import { LogThrottle } from '../common/logging/log-throttle.js';
 import { AppConfig } from '../config/app-config.js';
-import { HealthChecksRepository } from './health-checks.repository.js';
+import { ScheduledRoundsRepository } from '../database/scheduled-rounds.repository.js';
 import { ProviderHealthService } from './provider-health.service.js';
 
 const JOB = 'provider-health-checks';
@@ -25,7 +25,7 @@ export class HealthCheckScheduler implements OnApplicationBootstrap, OnApplicati
   constructor(
     private readonly registry: SchedulerRegistry,
     private readonly health: ProviderHealthService,
-    private readonly rounds: HealthChecksRepository,
+    private readonly rounds: ScheduledRoundsRepository,
     private readonly config: AppConfig,
   ) {
     this.failures = new LogThrottle(this.logger, config.logRepeatIntervalMs);
@@ -62,7 +62,7 @@ export class HealthCheckScheduler implements OnApplicationBootstrap, OnApplicati
   private async tick(job: CronJob): Promise<void> {
     const [next, after] = job.nextDates(2).map((d) => d.toMillis());
     try {
-      if (!(await this.rounds.claimRound(JOB, this.owner, new Date(), (after - next) / 2))) return;
+      if (!(await this.rounds.claim(JOB, this.owner, new Date(), (after - next) / 2))) return;
       await this.health.runRound();
     } catch (err) {
       this.failures.error(err, 'health check round failed');

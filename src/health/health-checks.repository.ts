@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { CheckDetails } from '../provider-types/check-outcome.js';
-import { returningRows } from '../providers/providers.repository.js';
 
 export interface HealthCheckRow {
   id: string;
@@ -20,7 +19,7 @@ export interface HealthCheckRow {
 
 export type NewHealthCheck = Omit<HealthCheckRow, 'id'>;
 
-/** All SQL about recorded checks and scheduled rounds. */
+/** All SQL about recorded checks. */
 @Injectable()
 export class HealthChecksRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -56,24 +55,5 @@ export class HealthChecksRepository {
 
   async pruneBefore(cutoff: Date): Promise<void> {
     await this.dataSource.query(`DELETE FROM health_checks WHERE checked_at < $1`, [cutoff]);
-  }
-
-  /**
-   * Claims this round of a scheduled job for one instance among all sharing the database: the
-   * conditional update succeeds for the first caller only, until half an interval has passed.
-   */
-  async claimRound(name: string, owner: string, now: Date, minGapMs: number): Promise<boolean> {
-    await this.dataSource.query(
-      `INSERT INTO scheduled_rounds (name, started_at, started_by) VALUES ($1, 'epoch', '') ON CONFLICT (name) DO NOTHING`,
-      [name],
-    );
-    const rows = returningRows(
-      await this.dataSource.query(
-        `UPDATE scheduled_rounds SET started_at = $3, started_by = $2
-          WHERE name = $1 AND started_at <= $3::timestamptz - make_interval(secs => $4) RETURNING name`,
-        [name, owner, now, minGapMs / 1000],
-      ),
-    );
-    return rows.length > 0;
   }
 }

@@ -53,6 +53,8 @@ export interface MessageRow {
   updated_at: Date;
   sent_at: Date | null;
   failed_at: Date | null;
+  /** When message retention dropped text_body, html_body, headers and attachments; null while kept. */
+  body_dropped_at: Date | null;
 }
 
 export interface AttemptRow {

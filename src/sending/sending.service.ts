@@ -260,6 +260,7 @@ export class SendingService {
       updated_at: new Date(m.updated_at).toISOString(),
       sent_at: iso(m.sent_at),
       failed_at: iso(m.failed_at),
+      body_dropped_at: iso(m.body_dropped_at),
       ...(attempts && {
         attempts: attempts.map((a) => ({
           provider_id: a.provider_id,

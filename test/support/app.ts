@@ -46,6 +46,8 @@ export async function startApp(options: { env?: Record<string, string | undefine
     LOG_FORMAT: 'json',
     // Tests that want scheduled checks turn them on; elsewhere a round would only add noise.
     HEALTH_CHECKS_ENABLED: 'false',
+    // Likewise retention rounds: a test that wants one starts the app with MESSAGE_RETENTION_ENABLED=true or calls RetentionService.
+    MESSAGE_RETENTION_ENABLED: 'false',
     // The test SMTP servers listen on loopback, which the outbound host policy denies unless allowed.
     OUTBOUND_ALLOW: '127.0.0.1',
     ...db.env,

@@ -46,6 +46,16 @@ export class MessageResponseDto {
   @ApiProperty({ format: 'date-time', example: '2025-01-07T10:30:01Z' }) updated_at: string;
   @ApiProperty({ nullable: true, type: String, format: 'date-time', example: null }) sent_at: string | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time', example: null }) failed_at: string | null;
+  @ApiProperty({
+    description:
+      'When the text, html, custom headers and attachments were dropped (MESSAGE_BODY_RETENTION_DAYS after the message was sent or ' +
+      'failed); null while they are kept. The message is deleted altogether after MESSAGE_RETENTION_DAYS.',
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    example: null,
+  })
+  body_dropped_at: string | null;
   @ApiProperty({ type: [AttemptResponseDto], required: false, description: 'Every attempt, oldest first (detail route only).' })
   attempts?: AttemptResponseDto[];
 }
