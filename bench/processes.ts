@@ -163,3 +163,47 @@ export function machineCpu(): { busy: number; total: number } {
   const total = n.slice(0, 8).reduce((a, b) => a + b, 0);
   return { busy: (total - idle) / TICK, total: total / TICK };
 }
+
+/** Resident set size of a process in bytes (VmRSS in /proc/<pid>/status), 0 once it is gone. */
+export function rssBytes(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export interface RssStats {
+  /** Highest and mean sum over the processes, in bytes. */
+  peak: number;
+  mean: number;
+  /** Highest of any one process. */
+  peakOne: number;
+  samples: number;
+}
+
+/** Samples the RSS of some processes every `everyMs` until stopped. */
+export function sampleRss(pids: number[], everyMs = 200): { stop(): RssStats } {
+  let peak = 0;
+  let peakOne = 0;
+  let sum = 0;
+  let samples = 0;
+  const take = () => {
+    const each = pids.map(rssBytes);
+    const total = each.reduce((a, b) => a + b, 0);
+    peak = Math.max(peak, total);
+    peakOne = Math.max(peakOne, ...each);
+    sum += total;
+    samples += 1;
+  };
+  take();
+  const timer = setInterval(take, everyMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      take();
+      return { peak, mean: sum / samples, peakOne, samples };
+    },
+  };
+}

@@ -40,11 +40,15 @@ export async function scratchDatabase(kind: 'postgres' | 'pglite', poolSize: num
   };
 }
 
-async function admin(sql: string): Promise<void> {
+/** Runs one statement on the local server's BASE_URL database (CREATE / DROP DATABASE, statistics). */
+export async function admin<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
   const c = new pg.Client({ connectionString: BASE_URL });
   await c.connect();
-  await c.query(sql);
-  await c.end();
+  try {
+    return (await c.query(sql, params)).rows as T[];
+  } finally {
+    await c.end();
+  }
 }
 
 /** Runs `total` calls of `op` with `concurrency` in flight; returns calls per second and latencies. */
