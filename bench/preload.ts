@@ -26,7 +26,7 @@ export interface PreloadResult {
  * `n` messages spread evenly over the last PRELOAD_DAYS days, ids in time order as real traffic
  * leaves them: 1 in 20 failed after 3 attempts, 1 in 10 sent at the second attempt, the rest sent
  * at the first. Bodies are kept only on messages younger than `bodyDays` (older ones as a body
- * retention would leave them: no text); every message has its attempts, all on `providerId`.
+ * retention would leave them: no text, `body_dropped_at` set); every message has its attempts, all on `providerId`.
  */
 export async function preloadOldMessages(
   client: pg.Client,
@@ -41,7 +41,7 @@ export async function preloadOldMessages(
     const to = Math.min(n, from + CHUNK - 1);
     await client.query(
       `INSERT INTO messages (status, message_id, from_email, to_addresses, subject, text_body, provider_id, next_attempt_at,
-                             attempt_count, last_error, created_at, updated_at, sent_at, failed_at)
+                             attempt_count, last_error, created_at, updated_at, sent_at, failed_at, body_dropped_at)
        SELECT CASE WHEN g % 20 = 0 THEN 'failed' ELSE 'sent' END,
               '<old-' || g || '@bench.local>', 'bench@example.com', jsonb_build_array('old' || g || '@example.com'),
               'Old message ' || g,
@@ -51,7 +51,8 @@ export async function preloadOldMessages(
               CASE WHEN g % 20 = 0 THEN '421 try again later' END,
               t.at - interval '2 seconds', t.at,
               CASE WHEN g % 20 <> 0 THEN t.at END,
-              CASE WHEN g % 20 = 0 THEN t.at END
+              CASE WHEN g % 20 = 0 THEN t.at END,
+              CASE WHEN t.at > now() - make_interval(days => $5) THEN NULL ELSE t.at + make_interval(days => $5) END
          FROM generate_series($1::bigint, $2::bigint) g,
               LATERAL (SELECT now() - make_interval(secs => ($3 - g + 1) * ${PRELOAD_DAYS} * 86400.0 / $3) AS at) t
         ORDER BY g`,
