@@ -29,7 +29,15 @@ export interface SendingConfig {
   shutdownGraceSeconds: number;
   maxAttachmentBytes: number;
   messageIdDomain: string;
-  smtp: { connectionTimeoutMs: number; greetingTimeoutMs: number; socketTimeoutMs: number; maxConnections: number; extraCaFile?: string };
+  smtp: {
+    connectionTimeoutMs: number;
+    greetingTimeoutMs: number;
+    socketTimeoutMs: number;
+    maxConnections: number;
+    extraCaFile?: string;
+    /** How long a host's checked addresses are reused before the next send resolves it again; 0: every send. */
+    resolveCacheMs?: number;
+  };
 }
 
 /** Message retention (issue #12); the days count from when a message became sent or failed. */
@@ -113,6 +121,7 @@ export class AppConfig {
         greetingTimeoutMs: this.get('SMTP_GREETING_TIMEOUT_MS'),
         socketTimeoutMs: this.get('SMTP_SOCKET_TIMEOUT_MS'),
         maxConnections: this.get('SMTP_POOL_MAX_CONNECTIONS'),
+        resolveCacheMs: this.get<number>('SMTP_RESOLVE_CACHE_SECONDS') * 1000,
         extraCaFile: this.get<string | undefined>('SMTP_EXTRA_CA_FILE'),
       },
     };

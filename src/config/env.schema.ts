@@ -45,6 +45,7 @@ export const envSchema = Joi.object({
   // A PEM file of extra CAs to trust for providers' TLS certificates (a private relay's CA), beside the system's.
   SMTP_EXTRA_CA_FILE: Joi.string().optional(),
   SMTP_POOL_MAX_CONNECTIONS: Joi.number().integer().min(1).max(100).default(5),
+  SMTP_RESOLVE_CACHE_SECONDS: Joi.number().min(0).max(3600).default(5),
 
   // Health
   HEALTH_CHECKS_ENABLED: Joi.boolean().default(true),

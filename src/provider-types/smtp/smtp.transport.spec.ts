@@ -14,10 +14,10 @@ import { SmtpTransport } from './smtp.transport.js';
  * to make a name change its address between two sends (DNS rebinding) without a DNS server.
  */
 
-const config = (extraCaFile?: string): SendingConfig =>
+const config = (extraCaFile?: string, resolveCacheMs = 0): SendingConfig =>
   ({
     messageIdDomain: 'mail.test.local',
-    smtp: { connectionTimeoutMs: 2_000, greetingTimeoutMs: 2_000, socketTimeoutMs: 2_000, maxConnections: 2, extraCaFile },
+    smtp: { connectionTimeoutMs: 2_000, greetingTimeoutMs: 2_000, socketTimeoutMs: 2_000, maxConnections: 2, extraCaFile, resolveCacheMs },
   }) as SendingConfig;
 
 const provider = (host: string, port: number, overrides: Partial<SendingProvider> = {}): SendingProvider =>
@@ -128,6 +128,26 @@ describe(SmtpTransport.name, () => {
     await transport.send(mail());
     expect(server.received).toHaveLength(2);
     expect(lookup.calls).toBe(4);
+    expect(denied.connections).toBe(0);
+  });
+
+  it('should reuse the checked address for sends within SMTP_RESOLVE_CACHE_SECONDS of the last lookup, then look again', async () => {
+    const { server, denied } = await allowedServer();
+    const lookup = changingDns([['127.0.0.2'], ['127.0.0.1']]);
+    const policy = new OutboundPolicy(parseOutboundAllow('127.0.0.2'), { lookup });
+    const cached = new SmtpTransport(provider('relay.test', server.port), null, config(undefined, 60_000), policy, false);
+    cleanup.push(() => cached.close());
+
+    await Promise.all([cached.send(mail()), cached.send(mail())]);
+    await cached.send(mail());
+    // One lookup for three sends; the name now points at a denied address, not yet looked up.
+    expect(lookup.calls).toBe(1);
+    expect(server.received).toHaveLength(3);
+
+    const fresh = new SmtpTransport(provider('relay.test', server.port), null, config(undefined, 0), policy, false);
+    cleanup.push(() => fresh.close());
+    expect((await failure(fresh.send(mail()))).failure.code).toBe('EOUTBOUND_DENIED');
+    expect(lookup.calls).toBe(2);
     expect(denied.connections).toBe(0);
   });
 

@@ -36,7 +36,9 @@ interface Pool {
  * all go to that same checked address, so DNS rebinding cannot redirect them. When the name stops
  * resolving to the pool's address, the pool is replaced (or the send refused, when the new
  * addresses are denied). A lookup that fails keeps the pool's address, already checked, as
- * nodemailer's own DNS cache would.
+ * nodemailer's own DNS cache would. Sends within SMTP_RESOLVE_CACHE_SECONDS of the last lookup
+ * reuse its checked address without looking the name up again (a lookup per send costs more
+ * than the send under load); they still never connect anywhere unchecked.
  *
  * A provider that would send its password in clear (stored before that was refused) fails every
  * send without connecting, unless SMTP_ALLOW_PLAINTEXT_AUTH is on.
@@ -49,6 +51,8 @@ export class SmtpTransport implements MailTransport {
   private pool: Pool | null = null;
   /** The lookup in progress, shared by the sends that start meanwhile. */
   private resolving: Promise<Pool> | null = null;
+  /** When the current pool's address was last confirmed by a lookup (performance.now()). */
+  private resolvedAt = -Infinity;
   private closed = false;
   /** Pools replaced while sends were still on them; closed when those end. */
   private readonly draining = new Set<Pool>();
@@ -116,6 +120,8 @@ export class SmtpTransport implements MailTransport {
 
   /** The pool for an address the host resolves to now, every address of it checked. */
   private checkedPool(): Promise<Pool> {
+    if (this.pool && !this.resolving && performance.now() - this.resolvedAt < (this.config.smtp.resolveCacheMs ?? 0))
+      return Promise.resolve(this.pool);
     this.resolving ??= this.resolvePool().finally(() => (this.resolving = null));
     return this.resolving;
   }
@@ -133,6 +139,7 @@ export class SmtpTransport implements MailTransport {
       return this.pool;
     }
     if (this.closed) throw Object.assign(new Error('Connection pool was closed'), { code: 'ECONNECTION' });
+    this.resolvedAt = performance.now();
     if (this.pool && addresses.includes(this.pool.address)) return this.pool;
     this.retire();
     this.pool = this.createPool(addresses[0], servername);
