@@ -64,10 +64,11 @@ function corsOptions(origins: string[]): Parameters<NestExpressApplication['enab
 }
 
 // Case-insensitive, with or without the trailing slash, as Express routes match.
-const SEND_ROUTE = new RegExp(`^/${API_PREFIX}/send/?$`, 'i');
+const SEND_ROUTE = new RegExp(`^/${API_PREFIX}/send(/batch)?/?$`, 'i');
 
 /**
- * The large JSON limit only where attachments travel (POST /send/), a small one elsewhere, so a
+ * The large JSON limit only where attachments travel (POST /send/ and /send/batch/, a batch
+ * holding no more than one /send/ may), a small one elsewhere, so a
  * client cannot make the service read megabytes on any other route (before authentication, too).
  * Named jsonParser so that Nest, seeing one, does not add its own.
  */

@@ -5,39 +5,61 @@ import type { Scope } from '../common/auth/scopes.js';
 import { AppError, ErrorCode } from '../common/errors/app-error.js';
 import { loggableError } from '../common/errors/loggable-error.js';
 import type { ApiKeyEntity } from './api-key.entity.js';
+import { ApiKeyCache, type KnownKey } from './api-key-cache.js';
 import { hashMatches, newToken, prefixOf, sameSecret } from './api-key.token.js';
 import { ApiKeysRepository, TOUCH_INTERVAL_MS } from './api-keys.repository.js';
 import type { ApiKeyCreatedDto, ApiKeyResponseDto } from './dto/api-key-response.dto.js';
 
+/** Tokens one instance remembers at most (a few hundred bytes each). */
+const API_KEY_CACHE_ENTRIES = 10_000;
+
 @Injectable()
 export class ApiKeysService implements Authenticator {
   private readonly logger = new Logger(ApiKeysService.name);
+  private readonly cache: ApiKeyCache;
 
   constructor(
     private readonly keys: ApiKeysRepository,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.cache = new ApiKeyCache({ ttlMs: config.apiKeyCacheMs, maxEntries: API_KEY_CACHE_ENTRIES });
+  }
 
   async authenticate(token: string): Promise<Principal | null> {
     const admin = this.config.adminApiKey;
     if (admin && sameSecret(token, admin)) return { keyId: null, scopes: ['admin'] };
+    const cached = this.cache.get(token);
+    // An expired key goes on to the database, which says so (or that it is gone).
+    if (cached && !this.expired(cached)) {
+      this.recordUse(cached);
+      return { keyId: cached.id, scopes: cached.scopes };
+    }
     const prefix = prefixOf(token);
     if (!prefix) return null;
+    const stamp = this.cache.stamp();
     const key = await this.keys.findActiveByPrefix(prefix);
     if (!key || !hashMatches(token, key.secretHash)) return null;
+    const known: KnownKey = { id: key.id, scopes: key.scopes, expiresAt: key.expiresAt, lastUsedAt: key.lastUsedAt };
     // Only the holder of the token learns that it expired; anyone else gets "Invalid token.".
-    if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) throw new AppError(ErrorCode.AuthenticationFailed, 'Token expired.');
-    this.recordUse(key);
+    if (this.expired(known)) throw new AppError(ErrorCode.AuthenticationFailed, 'Token expired.');
+    this.cache.remember(token, known, stamp);
+    this.recordUse(known);
     return { keyId: key.id, scopes: key.scopes };
   }
 
+  private expired(key: KnownKey): boolean {
+    return key.expiresAt !== null && key.expiresAt.getTime() <= Date.now();
+  }
+
   /**
-   * last_used_at to the minute: no statement at all while the row just read says the key was used
-   * in the last minute, and a conditional UPDATE otherwise (so instances do not all write). It is
-   * not awaited: the request does not wait for bookkeeping, nor fail with it.
+   * last_used_at to the minute: no statement at all while this instance knows the key was used in
+   * the last minute (from the row it read, or its own last write), and a conditional UPDATE
+   * otherwise (so instances do not all write). It is not awaited: the request does not wait for
+   * bookkeeping, nor fail with it.
    */
-  private recordUse(key: ApiKeyEntity): void {
+  private recordUse(key: KnownKey): void {
     if (key.lastUsedAt && Date.now() - key.lastUsedAt.getTime() < TOUCH_INTERVAL_MS) return;
+    key.lastUsedAt = new Date();
     this.keys.touch(key.id).catch((err: unknown) => {
       this.logger.warn({ apiKeyId: key.id, err: loggableError(err) }, 'could not record the API key use');
     });
@@ -56,7 +78,9 @@ export class ApiKeysService implements Authenticator {
   }
 
   async revoke(id: number): Promise<void> {
-    if (!(await this.keys.revoke(id))) throw AppError.notFound();
+    const revoked = await this.keys.revoke(id);
+    this.cache.forgetKey(id);
+    if (!revoked) throw AppError.notFound();
     this.logger.log({ apiKeyId: id }, 'API key revoked');
   }
 

@@ -181,6 +181,10 @@ export class AppConfig {
   get authFailuresPerMinute(): number {
     return this.get('AUTH_FAILURES_PER_MINUTE');
   }
+  /** How long a successful API key lookup is trusted; 0: not cached. */
+  get apiKeyCacheMs(): number {
+    return this.get<number>('API_KEY_CACHE_SECONDS') * 1000;
+  }
   /** Express's `trust proxy`: the proxies whose X-Forwarded-For names the client, or false for none. */
   get trustProxy(): string[] | false {
     const value = this.get<string | undefined>('TRUST_PROXY');

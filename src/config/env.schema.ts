@@ -91,6 +91,8 @@ export const envSchema = Joi.object({
     }),
   // Authentication (issue #11 part 2): failed authentications per client address per minute before 429 (0 turns it off).
   AUTH_FAILURES_PER_MINUTE: Joi.number().integer().min(0).max(100_000).default(20),
+  // Issue #12: how long a successful API key lookup is trusted (0: every request reads the key); a revocation on another instance takes effect within it.
+  API_KEY_CACHE_SECONDS: Joi.number().min(0).max(300).default(5),
   // Proxies whose X-Forwarded-For is believed: addresses, CIDR ranges, or loopback / linklocal / uniquelocal.
   TRUST_PROXY: Joi.string()
     .empty('')

@@ -31,6 +31,10 @@ const INSERT_COLUMNS = [
   'lease_token',
 ] as const;
 const JSON_COLUMNS = new Set(['to_addresses', 'cc_addresses', 'bcc_addresses', 'headers', 'attachments']);
+/** PostgreSQL's protocol carries at most 65,535 bind parameters in one statement. */
+const MAX_BIND_PARAMETERS = 65_535;
+/** Rows per multi-row INSERT: enough to commit a whole batch request at once, far below the parameter limit. */
+export const MAX_MESSAGES_PER_INSERT = Math.min(500, Math.floor(MAX_BIND_PARAMETERS / INSERT_COLUMNS.length));
 
 export interface MessageFilter {
   apiKeyId?: number | null;
@@ -51,18 +55,34 @@ export class MessagesRepository {
 
   /** Inserts the message; with an idempotency key already used by this API key, returns null instead. */
   async insert(message: NewMessage): Promise<MessageRow | null> {
-    const values = INSERT_COLUMNS.map((c) => {
-      const v = (message as Record<string, unknown>)[c] ?? null;
-      return JSON_COLUMNS.has(c) ? JSON.stringify(v) : v;
+    return (await this.insertMany([message]))[0] ?? null;
+  }
+
+  /**
+   * Inserts the messages in one statement (so one commit) and returns the rows written, in no
+   * particular order: a message whose idempotency key this API key already used (by an earlier
+   * request, or by a message earlier in the same list) gets no row. At most
+   * MAX_MESSAGES_PER_INSERT messages.
+   */
+  async insertMany(messages: NewMessage[]): Promise<MessageRow[]> {
+    if (!messages.length) return [];
+    if (messages.length > MAX_MESSAGES_PER_INSERT) throw new RangeError(`at most ${MAX_MESSAGES_PER_INSERT} messages per INSERT`);
+    const values: unknown[] = [];
+    const tuples = messages.map((message) => {
+      const placeholders = INSERT_COLUMNS.map((c) => {
+        const v = (message as Record<string, unknown>)[c] ?? null;
+        values.push(JSON_COLUMNS.has(c) ? JSON.stringify(v) : v);
+        return `$${values.length}`;
+      });
+      return `(${placeholders.join(', ')})`;
     });
-    const rows: MessageRow[] = await this.dataSource.query(
+    return this.dataSource.query(
       `INSERT INTO messages (${INSERT_COLUMNS.join(', ')})
-       VALUES (${INSERT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
+       VALUES ${tuples.join(', ')}
        ON CONFLICT ((coalesce(api_key_id, 0)), idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
        RETURNING *`,
       values,
     );
-    return rows[0] ?? null;
   }
 
   async findByIdempotencyKey(apiKeyId: number | null, key: string): Promise<MessageRow | null> {
@@ -71,6 +91,15 @@ export class MessagesRepository {
       [apiKeyId ?? 0, key],
     );
     return rows[0] ?? null;
+  }
+
+  /** The messages holding these idempotency keys of this API key, by key. */
+  async findByIdempotencyKeys(apiKeyId: number | null, keys: string[]): Promise<Map<string, MessageRow>> {
+    const rows: MessageRow[] = await this.dataSource.query(
+      `SELECT * FROM messages WHERE coalesce(api_key_id, 0) = $1 AND idempotency_key = ANY($2::text[])`,
+      [apiKeyId ?? 0, [...new Set(keys)]],
+    );
+    return new Map(rows.map((r) => [r.idempotency_key as string, r]));
   }
 
   async findById(id: string): Promise<MessageRow | null> {

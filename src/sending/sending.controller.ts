@@ -2,6 +2,7 @@ import { Body, Controller, Get, Headers, HttpCode, Post, Query, Req, Res } from 
 import {
   ApiAcceptedResponse,
   ApiBadGatewayResponse,
+  ApiBody,
   ApiHeader,
   ApiOkResponse,
   ApiOperation,
@@ -21,10 +22,18 @@ import { ApiIdParam, IdParam } from '../common/validation/id.param.js';
 import { MessageListQuery } from './dto/message-list.query.js';
 import { MessagePageDto, MessageResponseDto } from './dto/message-response.dto.js';
 import { ProviderTestDto, ProviderTestResultDto } from './dto/provider-test.dto.js';
+import {
+  IDEMPOTENCY_KEY,
+  IDEMPOTENCY_KEY_MESSAGE,
+  MAX_BATCH_MESSAGES,
+  SEND_BATCH_EXAMPLE,
+  SEND_BATCH_RESPONSE_EXAMPLE,
+  SendBatchDto,
+  SendBatchResponseDto,
+} from './dto/send-batch.dto.js';
 import { SendMessageDto } from './dto/send-message.dto.js';
+import { SendBatchPipe, type BatchItem } from './send-batch.pipe.js';
 import { SendingService } from './sending.service.js';
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 function statusFor(status: string): number {
   return status === 'sent' ? 200 : status === 'failed' ? 502 : 202;
@@ -56,7 +65,7 @@ export class SendingController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<MessageResponseDto> {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey))
-      throw AppError.validation({ 'Idempotency-Key': ['Use 1 to 255 printable ASCII characters.'] });
+      throw AppError.validation({ 'Idempotency-Key': [IDEMPOTENCY_KEY_MESSAGE] });
     const { message, created } = await this.sending.accept(dto, principal, idempotencyKey ?? null);
     if (!created) res.setHeader('Idempotent-Replayed', 'true');
     if (!dto.wait) {
@@ -66,6 +75,28 @@ export class SendingController {
     const outcome = await this.sending.waitForOutcome(message.id);
     res.status(statusFor(outcome.status));
     return outcome;
+  }
+
+  @Post('send/batch')
+  @HttpCode(200)
+  @RequireScope('send')
+  @ApiOperation({
+    summary: `Queue up to ${MAX_BATCH_MESSAGES} messages at once, each as POST /send/ would`,
+    description:
+      'The valid messages are stored together (one INSERT, one commit) before the answer; the answer is 200 with one result per ' +
+      'message, in order: `202` with the message when stored, `200` with the original message for an idempotent replay, `400` with ' +
+      "that message's field errors alone, `422` when its `idempotency_key` was used with a different request. A bad envelope " +
+      `(not an object; \`messages\` missing, not a list, empty, or over ${MAX_BATCH_MESSAGES}) is a 400 for the whole request.`,
+  })
+  @ApiBody({ type: SendBatchDto, examples: { 'two messages': { value: SEND_BATCH_EXAMPLE } } })
+  @ApiOkResponse({
+    type: SendBatchResponseDto,
+    description: 'One result per message.',
+    examples: { 'one stored, one invalid': { summary: 'One stored, one invalid', value: SEND_BATCH_RESPONSE_EXAMPLE } },
+  })
+  @ApiValidationErrors({ messages: [`Ensure this field has no more than ${MAX_BATCH_MESSAGES} elements.`] })
+  sendBatch(@Body(SendBatchPipe) items: BatchItem[], @CurrentPrincipal() principal: Principal): Promise<SendBatchResponseDto> {
+    return this.sending.acceptBatch(items, principal);
   }
 
   @Get('messages')

@@ -4,16 +4,23 @@ import { ProvidersModule } from '../providers/providers.module.js';
 import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { DeliveryService } from './delivery.service.js';
 import { LeaseKeeper } from './lease-keeper.js';
-import { MessagesRepository } from './messages.repository.js';
+import { MessageInsertBatcher } from './message-insert-batcher.js';
+import { MAX_MESSAGES_PER_INSERT, MessagesRepository } from './messages.repository.js';
 import { OutcomeWriter } from './outcome-writer.js';
 import { SendWorker } from './send-worker.js';
 import { SendingController } from './sending.controller.js';
 import { SendingService } from './sending.service.js';
 import { TransportCache } from './transport-cache.js';
 
+const insertBatcher = {
+  provide: MessageInsertBatcher,
+  useFactory: (messages: MessagesRepository) => new MessageInsertBatcher(messages, MAX_MESSAGES_PER_INSERT),
+  inject: [MessagesRepository],
+};
+
 @Module({
   imports: [ProvidersModule, RateLimitModule, HealthModule],
   controllers: [SendingController],
-  providers: [MessagesRepository, LeaseKeeper, TransportCache, OutcomeWriter, DeliveryService, SendWorker, SendingService],
+  providers: [MessagesRepository, insertBatcher, LeaseKeeper, TransportCache, OutcomeWriter, DeliveryService, SendWorker, SendingService],
 })
 export class SendingModule {}

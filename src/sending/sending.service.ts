@@ -1,5 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { DATABASE_UNAVAILABLE_DETAIL, databaseUnavailability } from '../common/errors/database-unavailable.js';
+import { loggableError } from '../common/errors/loggable-error.js';
+import type { SendBatchItemDto, SendBatchResponseDto, SendBatchResultDto } from './dto/send-batch.dto.js';
+import type { NewMessage } from './message.types.js';
+import { MessageInsertBatcher } from './message-insert-batcher.js';
+import { requestHash } from './request-hash.js';
+import type { BatchItem } from './send-batch.pipe.js';
 import type { Principal } from '../common/auth/principal.js';
 import { AppError, ErrorCode, type FieldErrors } from '../common/errors/app-error.js';
 import { AppConfig, type SendingConfig } from '../config/app-config.js';
@@ -21,6 +28,15 @@ import { SendWorker } from './send-worker.js';
 
 export type SendOutcome = { message: MessageResponseDto; created: boolean };
 
+interface Draft {
+  message: NewMessage;
+  scheduled: boolean;
+}
+
+function idempotencyMismatch(): AppError {
+  return new AppError(ErrorCode.IdempotencyMismatch, 'This Idempotency-Key was already used with a different request.');
+}
+
 const FINAL = new Set(['sent', 'failed']);
 
 @Injectable()
@@ -30,6 +46,7 @@ export class SendingService {
 
   constructor(
     private readonly messages: MessagesRepository,
+    private readonly inserts: MessageInsertBatcher,
     private readonly providers: ProvidersService,
     private readonly rateLimits: RateLimitService,
     private readonly delivery: DeliveryService,
@@ -47,50 +64,112 @@ export class SendingService {
    * Writes the message to PostgreSQL before answering: once this returns, the message reaches a
    * provider or ends in a recorded failure. With an idempotency key already used by the same API
    * key, returns the original message (or 422 if the request differs) and sends nothing new.
+   * Concurrent calls share one INSERT (see MessageInsertBatcher).
    */
   async accept(dto: SendMessageDto, principal: Principal, idempotencyKey: string | null): Promise<SendOutcome> {
-    await this.check(dto);
-    const { wait: _wait, ...request } = dto;
-    const requestHash = createHash('sha256')
-      .update(JSON.stringify(request, Object.keys(request).sort()))
-      .digest('hex');
-    const now = this.clock.now();
-    const sendAt = dto.send_at ? new Date(dto.send_at) : null;
-    const scheduled = sendAt !== null && sendAt > now;
-    const row = await this.messages.insert({
-      api_key_id: principal.keyId,
-      idempotency_key: idempotencyKey,
-      request_hash: requestHash,
-      status: scheduled ? 'scheduled' : 'queued',
-      is_test: false,
-      message_id: this.newMessageId(),
-      from_email: dto.from_email ?? null,
-      from_name: dto.from_name ?? null,
-      reply_to: dto.reply_to || null,
-      to_addresses: dto.to,
-      cc_addresses: dto.cc ?? [],
-      bcc_addresses: dto.bcc ?? [],
-      subject: dto.subject,
-      text_body: dto.text ?? null,
-      html_body: dto.html ?? null,
-      headers: dto.headers ?? {},
-      attachments: (dto.attachments ?? []).map((a) => ({ filename: a.filename, content: a.content, content_type: a.content_type ?? null })),
-      pinned_provider_id: dto.provider_id ?? null,
-      send_at: sendAt,
-      next_attempt_at: scheduled ? (sendAt as Date) : now,
-    });
+    const problems = await this.problemsOf(dto, (id) => this.providerExists(id));
+    if (problems) throw AppError.validation(problems);
+    const draft = this.draft(dto, principal, idempotencyKey);
+    const row = await this.inserts.insert(draft.message);
     if (!row) {
       const original = await this.messages.findByIdempotencyKey(principal.keyId, idempotencyKey as string);
-      if (!original || original.request_hash !== requestHash)
-        throw new AppError(ErrorCode.IdempotencyMismatch, 'This Idempotency-Key was already used with a different request.');
+      if (!original || original.request_hash !== draft.message.request_hash) throw idempotencyMismatch();
       return { message: this.map(original), created: false };
     }
     this.logger.log(
       { messageId: row.id, recipients: dto.to.length + (dto.cc?.length ?? 0) + (dto.bcc?.length ?? 0), status: row.status },
       'message accepted',
     );
-    if (!scheduled) this.worker.wake();
+    if (!draft.scheduled) this.worker.wake();
     return { message: this.map(row), created: true };
+  }
+
+  /**
+   * POST /send/batch/: every valid message of the batch in one INSERT (one commit), then one result
+   * per message, in order, with the status /send/ would have answered for it alone. The worker is
+   * woken once. If nothing could be stored (the database is down), the request fails as a whole.
+   */
+  async acceptBatch(items: BatchItem[], principal: Principal): Promise<SendBatchResponseDto> {
+    const results: SendBatchResultDto[] = [];
+    const drafts: (Draft & { index: number; key: string | null })[] = [];
+    const known = new Map<number, Promise<boolean>>();
+    const providerExists = (id: number) => known.get(id) ?? known.set(id, this.providerExists(id)).get(id)!;
+    for (const item of items) {
+      const errors = 'errors' in item ? item.errors : await this.problemsOf(item.dto, providerExists);
+      if (errors) results[item.index] = { index: item.index, status: 400, errors };
+      else if ('dto' in item) {
+        const key = item.dto.idempotency_key ?? null;
+        drafts.push({ index: item.index, key, ...this.draft(item.dto, principal, key) });
+      }
+    }
+    const outcomes = await this.inserts.insertAll(drafts.map((d) => d.message));
+    const failed = outcomes.filter((o): o is { error: unknown } => 'error' in o);
+    if (failed.length && failed.length === outcomes.length) throw failed[0].error;
+
+    const replayed = drafts.filter((d, i) => 'row' in outcomes[i] && outcomes[i].row === null).map((d) => d.key as string);
+    const originals = replayed.length
+      ? await this.messages.findByIdempotencyKeys(principal.keyId, replayed)
+      : new Map<string, MessageRow>();
+    drafts.forEach((d, i) => {
+      const outcome = outcomes[i];
+      if ('error' in outcome) results[d.index] = this.failedResult(d.index, outcome.error);
+      else if (outcome.row) results[d.index] = { index: d.index, status: 202, message: this.map(outcome.row) };
+      else {
+        const original = originals.get(d.key as string);
+        results[d.index] =
+          original && original.request_hash === d.message.request_hash
+            ? { index: d.index, status: 200, message: this.map(original) }
+            : { index: d.index, status: 422, errors: { detail: idempotencyMismatch().detail } };
+      }
+    });
+    const accepted = results.filter((r) => r.status === 202).length;
+    if (drafts.some((d, i) => !d.scheduled && 'row' in outcomes[i] && outcomes[i].row)) this.worker.wake();
+    this.logger.log({ count: items.length, accepted, refused: results.length - accepted }, 'batch accepted');
+    return { count: items.length, accepted, results };
+  }
+
+  /** A message of a batch that could not be stored while others were: the status and body /send/ would have answered. */
+  private failedResult(index: number, error: unknown): SendBatchResultDto {
+    if (databaseUnavailability(error)) return { index, status: 503, errors: { detail: DATABASE_UNAVAILABLE_DETAIL } };
+    const errorId = randomUUID();
+    this.logger.error({ err: loggableError(error), errorId }, 'a message of a batch could not be stored');
+    return { index, status: 500, errors: { detail: 'A server error occurred.', error_id: errorId } };
+  }
+
+  /** The row to insert for a validated message. */
+  private draft(dto: SendMessageDto | SendBatchItemDto, principal: Principal, idempotencyKey: string | null): Draft {
+    const now = this.clock.now();
+    const sendAt = dto.send_at ? new Date(dto.send_at) : null;
+    const scheduled = sendAt !== null && sendAt > now;
+    return {
+      scheduled,
+      message: {
+        api_key_id: principal.keyId,
+        idempotency_key: idempotencyKey,
+        request_hash: requestHash(dto),
+        status: scheduled ? 'scheduled' : 'queued',
+        is_test: false,
+        message_id: this.newMessageId(),
+        from_email: dto.from_email ?? null,
+        from_name: dto.from_name ?? null,
+        reply_to: dto.reply_to || null,
+        to_addresses: dto.to,
+        cc_addresses: dto.cc ?? [],
+        bcc_addresses: dto.bcc ?? [],
+        subject: dto.subject,
+        text_body: dto.text ?? null,
+        html_body: dto.html ?? null,
+        headers: dto.headers ?? {},
+        attachments: (dto.attachments ?? []).map((a) => ({
+          filename: a.filename,
+          content: a.content,
+          content_type: a.content_type ?? null,
+        })),
+        pinned_provider_id: dto.provider_id ?? null,
+        send_at: sendAt,
+        next_attempt_at: scheduled ? (sendAt as Date) : now,
+      },
+    };
   }
 
   /** Polls until the message is sent or failed, or the bound passes. */
@@ -207,8 +286,11 @@ export class SendingService {
     }
   }
 
-  /** Rules the DTO cannot express alone. */
-  private async check(dto: SendMessageDto): Promise<void> {
+  /** Rules the DTO cannot express alone: the field errors /send/ answers, or null. */
+  private async problemsOf(
+    dto: SendMessageDto | SendBatchItemDto,
+    providerExists: (id: number) => Promise<boolean>,
+  ): Promise<FieldErrors | null> {
     const errors: FieldErrors = {};
     if (!dto.text && !dto.html) errors.non_field_errors = ['Give text, html or both.'];
     if (dto.to.length + (dto.cc?.length ?? 0) + (dto.bcc?.length ?? 0) > MAX_RECIPIENTS)
@@ -219,11 +301,13 @@ export class SendingService {
     );
     if (bytes > this.config.maxAttachmentBytes)
       errors.attachments = [`The attachments total ${bytes} bytes; the limit is ${this.config.maxAttachmentBytes}.`];
-    if (dto.provider_id) {
-      const provider = await this.providers.forSending(dto.provider_id);
-      if (!provider) errors.provider_id = [`Invalid pk "${dto.provider_id}" - object does not exist.`];
-    }
-    if (Object.keys(errors).length) throw AppError.validation(errors);
+    if (dto.provider_id && !(await providerExists(dto.provider_id)))
+      errors.provider_id = [`Invalid pk "${dto.provider_id}" - object does not exist.`];
+    return Object.keys(errors).length ? errors : null;
+  }
+
+  private async providerExists(id: number): Promise<boolean> {
+    return (await this.providers.forSending(id)) !== null;
   }
 
   private visibleTo(row: MessageRow, principal: Principal): boolean {

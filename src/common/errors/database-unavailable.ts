@@ -1,6 +1,9 @@
 import pg from 'pg';
 import { QueryFailedError } from 'typeorm';
 
+/** What a client is told when the database does not answer (503). */
+export const DATABASE_UNAVAILABLE_DETAIL = 'The service is temporarily unavailable: its database does not answer. Try again later.';
+
 /**
  * The database could not be reached, or did not answer in time: neither the caller's fault nor a
  * bug, and likely to pass. Raised by our node-postgres driver (src/database/pg-driver.ts) when a

@@ -6,7 +6,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { LogThrottle } from '../logging/log-throttle.js';
 import { answerUnmatched } from './allowed-methods.js';
 import { AppError, ErrorCode, httpStatusOf } from './app-error.js';
-import { databaseUnavailability } from './database-unavailable.js';
+import { DATABASE_UNAVAILABLE_DETAIL, databaseUnavailability } from './database-unavailable.js';
 import { loggableError } from './loggable-error.js';
 
 /** When to try again after the database failed a request, or readiness failed (seconds). */
@@ -52,9 +52,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (exception instanceof HttpException) return this.fromHttpException(exception, req);
     if (databaseUnavailability(exception)) {
       this.unavailable.error(exception, 'database unavailable');
-      const detail = 'The service is temporarily unavailable: its database does not answer. Try again later.';
       const headers = { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) };
-      return { status: httpStatusOf(ErrorCode.ServiceUnavailable), body: { detail }, headers };
+      return { status: httpStatusOf(ErrorCode.ServiceUnavailable), body: { detail: DATABASE_UNAVAILABLE_DETAIL }, headers };
     }
     const bodyParserType = (exception as { type?: unknown })?.type;
     if (bodyParserType === 'entity.parse.failed')

@@ -14,12 +14,21 @@ function collect(errors: ValidationError[], into: FieldErrors, prefix = ''): Fie
 }
 
 /** Python's name for the JSON type, as DRF words it. */
-function pythonType(value: unknown): string {
+export function pythonType(value: unknown): string {
   if (Array.isArray(value)) return 'list';
   if (typeof value === 'string') return 'str';
   if (typeof value === 'boolean') return 'bool';
   if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
+  if (typeof value === 'object' && value !== null) return 'dict';
   return typeof value;
+}
+
+/** DRF's answer to a body that is not a JSON object, or null when it is one. */
+export function bodyShapeErrors(value: unknown): FieldErrors | null {
+  if (value === null) return { non_field_errors: ['No data provided'] };
+  if (typeof value !== 'object' || Array.isArray(value))
+    return { non_field_errors: [`Invalid data. Expected a dictionary, but got ${pythonType(value)}.`] };
+  return null;
 }
 
 const knownFields = new Map<unknown, ReadonlySet<string>>();
@@ -50,9 +59,8 @@ class DrfValidationPipe extends ValidationPipe {
     if (metadata.type === 'param') return value;
     if (!metadata.metatype || !this.toValidate(metadata)) return super.transform(value, metadata);
     if (metadata.type === 'body') {
-      if (value === null) throw AppError.validation({ non_field_errors: ['No data provided'] });
-      if (typeof value !== 'object' || Array.isArray(value))
-        throw AppError.validation({ non_field_errors: [`Invalid data. Expected a dictionary, but got ${pythonType(value)}.`] });
+      const notADictionary = bodyShapeErrors(value);
+      if (notADictionary) throw AppError.validation(notADictionary);
     }
     if (typeof value !== 'object' || value === null) return super.transform(value, metadata);
 
