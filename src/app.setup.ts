@@ -86,6 +86,9 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.useLogger(app.get(Logger));
   // req.ip is the socket's peer unless that peer is a configured proxy; never any X-Forwarded-For.
   app.set('trust proxy', app.get(AppConfig).trustProxy);
+  // Express would hash every JSON answer for an ETag no client of this API uses (the send routes'
+  // answers are never the same twice); Swagger UI's static files keep theirs.
+  app.set('etag', false);
   app.setGlobalPrefix(API_PREFIX, {
     exclude: [
       { path: 'health/live', method: RequestMethod.GET },

@@ -402,7 +402,18 @@ describe('Sending durability: instances side by side, crashes, shutdowns and exp
     expect(
       await t.app
         .get(MessagesRepository)
-        .finish([{ lease: { id: String(orphan.id), token: deadToken }, finish: { status: 'sent', providerId: done.provider_id as number, rejected: [] } }]),
+        .finishBatch(
+          [
+            {
+              lease: { id: String(orphan.id), token: deadToken },
+              finish: { status: 'sent', providerId: done.provider_id as number, rejected: [] },
+              reservations: [],
+              attempts: [],
+              providerId: done.provider_id,
+            },
+          ],
+          new Date(),
+        ),
     ).toEqual(new Set());
 
     // Twenty poll intervals later the live lease is still untouched and nothing else went out.

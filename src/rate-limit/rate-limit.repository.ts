@@ -2,11 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 
-/** Whatever runs SQL: the data source, or one transaction's query runner. */
-export interface SqlRunner {
-  query(sql: string, params?: unknown[]): Promise<unknown>;
-}
-
 export interface Decision {
   reservation_id: string | null;
   refused_by: string | null;
@@ -35,12 +30,12 @@ export class RateLimitRepository {
   }
 
   /**
-   * Settles reservations: accepted ones count as sent, the others are given back. Runs in the
-   * caller's transaction when given one. Answers how many were still pending.
+   * Settles reservations: accepted ones count as sent, the others are given back. Answers how
+   * many were still pending. (The delivery pipeline settles inside its batched final write.)
    */
-  async settle(settlements: { id: string; accepted: boolean }[], now: Date, via: SqlRunner = this.dataSource): Promise<number> {
+  async settle(settlements: { id: string; accepted: boolean }[], now: Date): Promise<number> {
     if (!settlements.length) return 0;
-    const [row] = (await via.query('SELECT rate_limit_settle_many($1::bigint[], $2::boolean[], $3) AS settled', [
+    const [row] = (await this.dataSource.query('SELECT rate_limit_settle_many($1::bigint[], $2::boolean[], $3) AS settled', [
       settlements.map((s) => s.id),
       settlements.map((s) => s.accepted),
       now,

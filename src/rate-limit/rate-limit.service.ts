@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { GroupCommit } from '../common/batching/group-commit.js';
 import { CLOCK, type Clock } from './clock.js';
-import { RateLimitRepository, type SqlRunner } from './rate-limit.repository.js';
+import { RateLimitRepository } from './rate-limit.repository.js';
 import type { LimitKind, Reservation, ReserveResult, Usage } from './rate-limit.types.js';
 
 /** Reservations asked for one provider at about the same time are decided together, up to this many. */
@@ -69,12 +69,11 @@ export class RateLimitService {
       );
   }
 
-  /** Settles many at once, in the caller's transaction when given one; answers how many were pending. */
-  settle(settlements: { reservation: Reservation; accepted: boolean }[], via?: SqlRunner): Promise<number> {
+  /** Settles many at once; answers how many were still pending. */
+  settle(settlements: { reservation: Reservation; accepted: boolean }[]): Promise<number> {
     return this.limits.settle(
       settlements.map((s) => ({ id: s.reservation.id, accepted: s.accepted })),
       this.clock.now(),
-      via,
     );
   }
 

@@ -122,3 +122,18 @@ export type Finish =
       /** No provider could take it: it moves forward as soon as one recovers. */
       awaitingProvider?: boolean;
     };
+
+/** Everything one claim of one message ends with, as the batched final write takes it. */
+export interface BatchOutcome {
+  lease: Lease;
+  finish: Finish;
+  /**
+   * The limits reservations this claim took. One counts as a send (`counts`: the provider took
+   * the message, or may have) only if this claim's write wins; otherwise it is given back.
+   */
+  reservations: { reservationId: string; counts: boolean }[];
+  /** The attempts made under this claim, recorded with the outcome. */
+  attempts: NewAttempt[];
+  /** Whose result this is: counted as a stale result of that provider if the write loses. */
+  providerId: number | null;
+}

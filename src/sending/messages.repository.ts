@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { returningRows } from '../providers/providers.repository.js';
-import type { SqlRunner } from '../rate-limit/rate-limit.repository.js';
-import type { AttemptRow, Finish, Lease, MessageRow, MessageStatus, NewAttempt, NewMessage } from './message.types.js';
+import type { AttemptRow, BatchOutcome, Finish, Lease, MessageRow, MessageStatus, NewAttempt, NewMessage } from './message.types.js';
 
 const INSERT_COLUMNS = [
   'api_key_id',
@@ -202,22 +201,31 @@ export class MessagesRepository {
     return new Set(rows.map((r) => r.id));
   }
 
-  /** Runs `work` in one transaction: the batched final write is one commit. */
-  inTransaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction((manager) => work(manager));
-  }
-
   /**
-   * Writes the final state (sent, failed, back to the queue) of many messages in one statement,
-   * each fenced by its claim's lease token: a claim that was taken over changes nothing. Answers
-   * the ids whose write won.
+   * Writes the outcomes of many claims in ONE statement, so one round trip and one commit:
+   * - each message's final state (sent, failed, back to the queue), fenced by its claim's lease
+   *   token: a claim that was taken over changes nothing;
+   * - the claims' limits reservations settled (rate_limit_settle_many): one counts as sent only if
+   *   it `counts` and its message's write won, else it is given back;
+   * - the attempts and, for the writes that lost, a stale result of their provider, added to the
+   *   daily aggregates (left out with `withAttempts` false).
+   * Locks are taken in one order by every such statement (messages by id, then reservations and
+   * usage rows as rate_limit_settle_many orders them, then aggregates by provider and day), so
+   * concurrent batches never deadlock. Answers the ids whose write won.
    */
-  async finish(outcomes: { lease: Lease; finish: Finish }[], via: SqlRunner = this.dataSource): Promise<Set<string>> {
+  async finishBatch(outcomes: BatchOutcome[], now: Date, withAttempts = true): Promise<Set<string>> {
     if (!outcomes.length) return new Set();
     const col = <T>(pick: (f: Finish) => T) => outcomes.map((o) => pick(o.finish));
-    const rows = returningRows<{ id: string }>(
-      await via.query(
-        `UPDATE messages m SET
+    const settlements = outcomes.flatMap((o) => o.reservations.map((r) => ({ ...r, messageId: o.lease.id })));
+    const attempts = withAttempts ? outcomes.flatMap((o) => o.attempts) : [];
+    const [row] = (await this.dataSource.query(
+      `WITH input AS (
+         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::varchar[], $4::int[], $5::jsonb[], $6::boolean[], $7::text[],
+                              $8::timestamptz[], $9::int[], $10::boolean[], $11::int[])
+           AS i (id, token, status, provider_id, rejected, uncertain, error, next_attempt_at, preferred_provider_id, awaiting,
+                 result_provider_id)),
+       marked AS (
+         UPDATE messages m SET
                 status = i.status,
                 provider_id = coalesce(i.provider_id, m.provider_id),
                 rejected_recipients = CASE WHEN i.status = 'queued' THEN m.rejected_recipients ELSE i.rejected END,
@@ -230,27 +238,64 @@ export class MessagesRepository {
                 sent_at = CASE WHEN i.status = 'sent' THEN now() ELSE m.sent_at END,
                 failed_at = CASE WHEN i.status = 'failed' THEN now() ELSE m.failed_at END,
                 updated_at = now(), lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL
-           FROM unnest($1::bigint[], $2::bigint[], $3::varchar[], $4::int[], $5::jsonb[], $6::boolean[], $7::text[],
-                       $8::timestamptz[], $9::int[], $10::boolean[])
-                AS i (id, token, status, provider_id, rejected, uncertain, error, next_attempt_at, preferred_provider_id, awaiting)
+           FROM input i
           WHERE m.id = i.id AND m.lease_token = i.token AND m.status = 'sending'
             AND m.id IN (SELECT id FROM messages WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE)
-          RETURNING m.id::text AS id`,
-        [
-          outcomes.map((o) => o.lease.id),
-          outcomes.map((o) => o.lease.token),
-          col((f) => f.status),
-          col((f) => (f.status === 'queued' ? null : f.providerId)),
-          col((f) => JSON.stringify(f.status === 'sent' ? f.rejected : [])),
-          col((f) => f.status !== 'sent' && (f.uncertain ?? false)),
-          col((f) => (f.status === 'sent' ? null : f.error)),
-          col((f) => (f.status === 'queued' ? f.at : null)),
-          col((f) => (f.status === 'queued' ? f.preferredProviderId : null)),
-          col((f) => (f.status === 'queued' ? (f.awaitingProvider ?? false) : false)),
-        ],
-      ),
-    );
-    return new Set(rows.map((r) => r.id));
+         RETURNING m.id),
+       settled AS (
+         SELECT rate_limit_settle_many(coalesce(array_agg(s.reservation_id), '{}'),
+                                       coalesce(array_agg(s.counts AND s.message_id IN (SELECT id FROM marked)), '{}'),
+                                       $12::timestamptz) AS n
+           FROM unnest($13::bigint[], $14::bigint[], $15::boolean[]) AS s (reservation_id, message_id, counts)),
+       attempt AS (
+         INSERT INTO send_attempts (message_id, provider_id, started_at, response_time_ms, outcome, smtp_code, smtp_reply, error_code, rejected_recipients)
+         SELECT * FROM unnest($16::bigint[], $17::int[], $18::timestamptz[], $19::int[], $20::varchar[], $21::int[], $22::text[],
+                              $23::varchar[], $24::jsonb[])
+         RETURNING provider_id, started_at, response_time_ms, outcome),
+       counted AS (
+         SELECT provider_id, (started_at AT TIME ZONE 'UTC')::date AS day, 1 AS attempts, (outcome = 'accepted')::int AS accepted,
+                response_time_ms::bigint AS ms, 0 AS stale FROM attempt
+         UNION ALL
+         SELECT result_provider_id, ($12::timestamptz AT TIME ZONE 'UTC')::date, 0, 0, 0, 1 FROM input
+          WHERE $25::boolean AND result_provider_id IS NOT NULL AND id NOT IN (SELECT id FROM marked)),
+       aggregated AS (
+         INSERT INTO provider_daily_stats AS s (provider_id, day, attempts, accepted, response_time_ms_sum, stale_results)
+         SELECT provider_id, day, sum(attempts), sum(accepted), sum(ms), sum(stale) FROM counted
+          GROUP BY provider_id, day ORDER BY provider_id, day
+         ON CONFLICT (provider_id, day) DO UPDATE
+           SET attempts = s.attempts + EXCLUDED.attempts, accepted = s.accepted + EXCLUDED.accepted,
+               response_time_ms_sum = s.response_time_ms_sum + EXCLUDED.response_time_ms_sum,
+               stale_results = s.stale_results + EXCLUDED.stale_results)
+       SELECT (SELECT n FROM settled) AS settled, (SELECT coalesce(array_agg(id::text), '{}') FROM marked) AS won`,
+      [
+        outcomes.map((o) => o.lease.id),
+        outcomes.map((o) => o.lease.token),
+        col((f) => f.status),
+        col((f) => (f.status === 'queued' ? null : f.providerId)),
+        col((f) => JSON.stringify(f.status === 'sent' ? f.rejected : [])),
+        col((f) => f.status !== 'sent' && (f.uncertain ?? false)),
+        col((f) => (f.status === 'sent' ? null : f.error)),
+        col((f) => (f.status === 'queued' ? f.at : null)),
+        col((f) => (f.status === 'queued' ? f.preferredProviderId : null)),
+        col((f) => (f.status === 'queued' ? (f.awaitingProvider ?? false) : false)),
+        outcomes.map((o) => o.providerId),
+        now,
+        settlements.map((r) => r.reservationId),
+        settlements.map((r) => r.messageId),
+        settlements.map((r) => r.counts),
+        attempts.map((a) => a.message_id),
+        attempts.map((a) => a.provider_id),
+        attempts.map((a) => a.started_at),
+        attempts.map((a) => a.response_time_ms),
+        attempts.map((a) => a.outcome),
+        attempts.map((a) => a.smtp_code),
+        attempts.map((a) => a.smtp_reply),
+        attempts.map((a) => a.error_code),
+        attempts.map((a) => JSON.stringify(a.rejected_recipients)),
+        withAttempts,
+      ],
+    )) as { settled: number; won: string[] }[];
+    return new Set(row.won);
   }
 
   /**
@@ -258,9 +303,9 @@ export class MessagesRepository {
    * to each provider's daily aggregate: one statement for a whole batch. The aggregate rows are
    * written in (provider, day) order, so concurrent batches never deadlock.
    */
-  async recordAttempts(attempts: NewAttempt[], stale: { providerId: number; at: Date }[], via: SqlRunner = this.dataSource): Promise<void> {
+  async recordAttempts(attempts: NewAttempt[], stale: { providerId: number; at: Date }[]): Promise<void> {
     if (!attempts.length && !stale.length) return;
-    await via.query(
+    await this.dataSource.query(
       `WITH attempt AS (
          INSERT INTO send_attempts (message_id, provider_id, started_at, response_time_ms, outcome, smtp_code, smtp_reply, error_code, rejected_recipients)
          SELECT * FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::int[], $5::varchar[], $6::int[], $7::text[], $8::varchar[], $9::jsonb[])

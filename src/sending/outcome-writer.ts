@@ -4,7 +4,6 @@ import { databaseUnavailability } from '../common/errors/database-unavailable.js
 import { LogThrottle } from '../common/logging/log-throttle.js';
 import { AppConfig } from '../config/app-config.js';
 import { CLOCK, type Clock } from '../rate-limit/clock.js';
-import { RateLimitService } from '../rate-limit/rate-limit.service.js';
 import type { Reservation } from '../rate-limit/rate-limit.types.js';
 import type { Finish, Lease, NewAttempt } from './message.types.js';
 import { MessagesRepository } from './messages.repository.js';
@@ -32,9 +31,10 @@ export interface Outcome {
 }
 
 /**
- * Writes the outcomes of many claims in one transaction ("group commit"): messages marked
- * (fenced by their lease tokens), reservations settled by whether each write won, attempts and
- * daily aggregates recorded. One commit, one WAL flush, for a whole batch of messages.
+ * Writes the outcomes of many claims at once ("group commit"): messages marked (fenced by their
+ * lease tokens), reservations settled by whether each write won, attempts and daily aggregates
+ * recorded, all in one statement (MessagesRepository.finishBatch). One round trip, one commit,
+ * one WAL flush, for a whole batch of messages.
  */
 @Injectable()
 export class OutcomeWriter {
@@ -44,7 +44,6 @@ export class OutcomeWriter {
 
   constructor(
     private readonly messages: MessagesRepository,
-    private readonly rateLimits: RateLimitService,
     @Inject(CLOCK) private readonly clock: Clock,
     config: AppConfig,
   ) {
@@ -84,23 +83,11 @@ export class OutcomeWriter {
   }
 
   private commit(outcomes: Outcome[], withAttempts: boolean): Promise<Set<string>> {
-    return this.messages.inTransaction(async (tx) => {
-      const won = await this.messages.finish(outcomes, tx);
-      await this.rateLimits.settle(
-        outcomes.flatMap((o) => o.reservations.map((r) => ({ reservation: r.reservation, accepted: r.counts && won.has(o.lease.id) }))),
-        tx,
-      );
-      if (withAttempts) {
-        const now = this.clock.now();
-        const stale = outcomes.filter((o) => o.providerId !== null && !won.has(o.lease.id)).map((o) => ({ providerId: o.providerId as number, at: now }));
-        await this.messages.recordAttempts(
-          outcomes.flatMap((o) => o.attempts),
-          stale,
-          tx,
-        );
-      }
-      return won;
-    });
+    return this.messages.finishBatch(
+      outcomes.map((o) => ({ ...o, reservations: o.reservations.map((r) => ({ reservationId: r.reservation.id, counts: r.counts })) })),
+      this.clock.now(),
+      withAttempts,
+    );
   }
 
   private async untilDatabaseAnswers<T>(work: () => Promise<T>): Promise<T> {
