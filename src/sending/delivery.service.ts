@@ -140,7 +140,7 @@ export class DeliveryService {
     this.logger.warn({ messageId: message.id }, 'lost the lease on a message before sending it; another worker has it');
     await this.rateLimits.settle(reservations.map((r) => ({ reservation: r.reservation, accepted: false })));
     await this.messages
-      .recordAttempts(attempts, [])
+      .recordAttempts(attempts)
       .catch((err: unknown) => this.failures.error(err, 'could not record attempts', { messageId: message.id }));
   }
 

@@ -247,25 +247,13 @@ export class MessagesRepository {
                                        coalesce(array_agg(s.counts AND s.message_id IN (SELECT id FROM marked)), '{}'),
                                        $12::timestamptz) AS n
            FROM unnest($13::bigint[], $14::bigint[], $15::boolean[]) AS s (reservation_id, message_id, counts)),
-       attempt AS (
-         INSERT INTO send_attempts (message_id, provider_id, started_at, response_time_ms, outcome, smtp_code, smtp_reply, error_code, rejected_recipients)
-         SELECT * FROM unnest($16::bigint[], $17::int[], $18::timestamptz[], $19::int[], $20::varchar[], $21::int[], $22::text[],
-                              $23::varchar[], $24::jsonb[])
-         RETURNING provider_id, started_at, response_time_ms, outcome),
+       attempt AS (${insertAttempts(16)}),
        counted AS (
-         SELECT provider_id, (started_at AT TIME ZONE 'UTC')::date AS day, 1 AS attempts, (outcome = 'accepted')::int AS accepted,
-                response_time_ms::bigint AS ms, 0 AS stale FROM attempt
+         ${counted('attempt')}
          UNION ALL
          SELECT result_provider_id, ($12::timestamptz AT TIME ZONE 'UTC')::date, 0, 0, 0, 1 FROM input
           WHERE $25::boolean AND result_provider_id IS NOT NULL AND id NOT IN (SELECT id FROM marked)),
-       aggregated AS (
-         INSERT INTO provider_daily_stats AS s (provider_id, day, attempts, accepted, response_time_ms_sum, stale_results)
-         SELECT provider_id, day, sum(attempts), sum(accepted), sum(ms), sum(stale) FROM counted
-          GROUP BY provider_id, day ORDER BY provider_id, day
-         ON CONFLICT (provider_id, day) DO UPDATE
-           SET attempts = s.attempts + EXCLUDED.attempts, accepted = s.accepted + EXCLUDED.accepted,
-               response_time_ms_sum = s.response_time_ms_sum + EXCLUDED.response_time_ms_sum,
-               stale_results = s.stale_results + EXCLUDED.stale_results)
+       aggregated AS (${upsertDailyStats('counted')})
        SELECT (SELECT n FROM settled) AS settled, (SELECT coalesce(array_agg(id::text), '{}') FROM marked) AS won`,
       [
         outcomes.map((o) => o.lease.id),
@@ -283,57 +271,21 @@ export class MessagesRepository {
         settlements.map((r) => r.reservationId),
         settlements.map((r) => r.messageId),
         settlements.map((r) => r.counts),
-        attempts.map((a) => a.message_id),
-        attempts.map((a) => a.provider_id),
-        attempts.map((a) => a.started_at),
-        attempts.map((a) => a.response_time_ms),
-        attempts.map((a) => a.outcome),
-        attempts.map((a) => a.smtp_code),
-        attempts.map((a) => a.smtp_reply),
-        attempts.map((a) => a.error_code),
-        attempts.map((a) => JSON.stringify(a.rejected_recipients)),
+        ...attemptColumns(attempts),
         withAttempts,
       ],
     )) as { settled: number; won: string[] }[];
     return new Set(row.won);
   }
 
-  /**
-   * Records attempts, and results discarded because their claim had been taken over, adding both
-   * to each provider's daily aggregate: one statement for a whole batch. The aggregate rows are
-   * written in (provider, day) order, so concurrent batches never deadlock.
-   */
-  async recordAttempts(attempts: NewAttempt[], stale: { providerId: number; at: Date }[]): Promise<void> {
-    if (!attempts.length && !stale.length) return;
+  /** Records attempts made under a claim that was lost before its outcome (nothing else to write). */
+  async recordAttempts(attempts: NewAttempt[]): Promise<void> {
+    if (!attempts.length) return;
     await this.dataSource.query(
-      `WITH attempt AS (
-         INSERT INTO send_attempts (message_id, provider_id, started_at, response_time_ms, outcome, smtp_code, smtp_reply, error_code, rejected_recipients)
-         SELECT * FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::int[], $5::varchar[], $6::int[], $7::text[], $8::varchar[], $9::jsonb[])
-         RETURNING provider_id, started_at, response_time_ms, outcome),
-       counted AS (
-         SELECT provider_id, (started_at AT TIME ZONE 'UTC')::date AS day, 1 AS attempts, (outcome = 'accepted')::int AS accepted,
-                response_time_ms::bigint AS ms, 0 AS stale FROM attempt
-         UNION ALL
-         SELECT provider_id, (at AT TIME ZONE 'UTC')::date, 0, 0, 0, 1 FROM unnest($10::int[], $11::timestamptz[]) AS s (provider_id, at))
-       INSERT INTO provider_daily_stats AS s (provider_id, day, attempts, accepted, response_time_ms_sum, stale_results)
-       SELECT provider_id, day, sum(attempts), sum(accepted), sum(ms), sum(stale) FROM counted GROUP BY provider_id, day ORDER BY provider_id, day
-       ON CONFLICT (provider_id, day) DO UPDATE
-         SET attempts = s.attempts + EXCLUDED.attempts, accepted = s.accepted + EXCLUDED.accepted,
-             response_time_ms_sum = s.response_time_ms_sum + EXCLUDED.response_time_ms_sum,
-             stale_results = s.stale_results + EXCLUDED.stale_results`,
-      [
-        attempts.map((a) => a.message_id),
-        attempts.map((a) => a.provider_id),
-        attempts.map((a) => a.started_at),
-        attempts.map((a) => a.response_time_ms),
-        attempts.map((a) => a.outcome),
-        attempts.map((a) => a.smtp_code),
-        attempts.map((a) => a.smtp_reply),
-        attempts.map((a) => a.error_code),
-        attempts.map((a) => JSON.stringify(a.rejected_recipients)),
-        stale.map((s) => s.providerId),
-        stale.map((s) => s.at),
-      ],
+      `WITH attempt AS (${insertAttempts(1)}),
+       counted AS (${counted('attempt')})
+       ${upsertDailyStats('counted')}`,
+      attemptColumns(attempts),
     );
   }
 
@@ -354,4 +306,43 @@ export class MessagesRepository {
       [fromProviderId, toProviderId],
     );
   }
+}
+
+/** `INSERT INTO send_attempts` from nine parallel arrays, bound from `$first` on (see attemptColumns). */
+function insertAttempts(first: number): string {
+  const types = ['bigint', 'int', 'timestamptz', 'int', 'varchar', 'int', 'text', 'varchar', 'jsonb'];
+  return `INSERT INTO send_attempts (message_id, provider_id, started_at, response_time_ms, outcome, smtp_code, smtp_reply, error_code, rejected_recipients)
+          SELECT * FROM unnest(${types.map((t, i) => `$${first + i}::${t}[]`).join(', ')})
+          RETURNING provider_id, started_at, response_time_ms, outcome`;
+}
+
+function attemptColumns(attempts: NewAttempt[]): unknown[] {
+  return [
+    attempts.map((a) => a.message_id),
+    attempts.map((a) => a.provider_id),
+    attempts.map((a) => a.started_at),
+    attempts.map((a) => a.response_time_ms),
+    attempts.map((a) => a.outcome),
+    attempts.map((a) => a.smtp_code),
+    attempts.map((a) => a.smtp_reply),
+    attempts.map((a) => a.error_code),
+    attempts.map((a) => JSON.stringify(a.rejected_recipients)),
+  ];
+}
+
+/** The attempts inserted by CTE `from`, as rows for the daily aggregate. */
+function counted(from: string): string {
+  return `SELECT provider_id, (started_at AT TIME ZONE 'UTC')::date AS day, 1 AS attempts, (outcome = 'accepted')::int AS accepted,
+                 response_time_ms::bigint AS ms, 0 AS stale FROM ${from}`;
+}
+
+/** Adds the rows of CTE `from` to each provider's daily aggregate, in (provider, day) order so concurrent writers never deadlock. */
+function upsertDailyStats(from: string): string {
+  return `INSERT INTO provider_daily_stats AS s (provider_id, day, attempts, accepted, response_time_ms_sum, stale_results)
+          SELECT provider_id, day, sum(attempts), sum(accepted), sum(ms), sum(stale) FROM ${from}
+           GROUP BY provider_id, day ORDER BY provider_id, day
+          ON CONFLICT (provider_id, day) DO UPDATE
+            SET attempts = s.attempts + EXCLUDED.attempts, accepted = s.accepted + EXCLUDED.accepted,
+                response_time_ms_sum = s.response_time_ms_sum + EXCLUDED.response_time_ms_sum,
+                stale_results = s.stale_results + EXCLUDED.stale_results`;
 }
