@@ -15,6 +15,9 @@ const OUTCOME_BATCH = 500;
 /** A batch rolled back by a deadlock is run again at once, up to this many times. */
 const MAX_LOCK_CONFLICTS = 5;
 
+/** Whether one claim's write won, or why it could not be written. */
+type Written = { won: boolean } | { error: unknown };
+
 /** Everything one claim of one message ends with. */
 export interface Outcome {
   lease: Lease;
@@ -40,7 +43,7 @@ export interface Outcome {
 export class OutcomeWriter {
   private readonly logger = new Logger(OutcomeWriter.name);
   private readonly failures: LogThrottle;
-  private readonly batches = new GroupCommit<Outcome, boolean>((outcomes) => this.writeBatch(outcomes), OUTCOME_BATCH);
+  private readonly batches = new GroupCommit<Outcome, Written>((outcomes) => this.writeBatch(outcomes), OUTCOME_BATCH);
 
   constructor(
     private readonly messages: MessagesRepository,
@@ -56,11 +59,13 @@ export class OutcomeWriter {
    * again (the claims stay held, and this instance claims nothing it holds): giving up would leave
    * the messages to be claimed and sent once more.
    */
-  write(outcome: Outcome): Promise<boolean> {
-    return this.batches.submit(outcome);
+  async write(outcome: Outcome): Promise<boolean> {
+    const written = await this.batches.submit(outcome);
+    if ('error' in written) throw written.error;
+    return written.won;
   }
 
-  private async writeBatch(outcomes: Outcome[]): Promise<boolean[]> {
+  private async writeBatch(outcomes: Outcome[]): Promise<Written[]> {
     let won: Set<string>;
     try {
       won = await this.untilDatabaseAnswers(() => this.commit(outcomes, true));
@@ -68,8 +73,33 @@ export class OutcomeWriter {
       if (databaseUnavailability(err)) throw err;
       // Bookkeeping must never stand between a send and its final write: without the attempts.
       this.failures.error(err, 'could not record a batch of attempts; writing the outcomes alone', { messages: outcomes.length });
-      won = await this.untilDatabaseAnswers(() => this.commit(outcomes, false));
+      try {
+        won = await this.untilDatabaseAnswers(() => this.commit(outcomes, false));
+      } catch (again) {
+        if (databaseUnavailability(again) || outcomes.length === 1) throw again;
+        // One outcome the database refuses must not keep its neighbours from being written.
+        return this.oneByOne(outcomes);
+      }
     }
+    this.warnLost(outcomes, won);
+    return outcomes.map((o) => ({ won: won.has(o.lease.id) }));
+  }
+
+  private async oneByOne(outcomes: Outcome[]): Promise<Written[]> {
+    const written: Written[] = [];
+    for (const o of outcomes) {
+      try {
+        const won = await this.untilDatabaseAnswers(() => this.commit([o], false));
+        this.warnLost([o], won);
+        written.push({ won: won.has(o.lease.id) });
+      } catch (error) {
+        written.push({ error });
+      }
+    }
+    return written;
+  }
+
+  private warnLost(outcomes: Outcome[], won: Set<string>): void {
     for (const o of outcomes) {
       if (won.has(o.lease.id)) continue;
       this.logger.warn(
@@ -79,7 +109,6 @@ export class OutcomeWriter {
           : 'discarded a retry decision whose claim had been taken over',
       );
     }
-    return outcomes.map((o) => won.has(o.lease.id));
   }
 
   private commit(outcomes: Outcome[], withAttempts: boolean): Promise<Set<string>> {
