@@ -15,12 +15,11 @@ import os from 'node:os';
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { cpuSeconds, postgresCpuSeconds, Sink, startService } from './processes.js';
+import { ADMIN_KEY, createProvider, messageBody, postBatch } from './send-load.js';
 import { admin, BASE_URL } from './support.js';
 
 const TOTAL = Number(process.env.BENCH_TOTAL ?? 20_000);
 const CONNECTIONS = 5;
-const TEXT = 'x'.repeat(512);
-const KEY = `bench-drain-${randomBytes(16).toString('hex')}`;
 
 async function ceiling(sink: Sink): Promise<number> {
   const transport = nodemailer.createTransport({
@@ -38,7 +37,7 @@ async function ceiling(sink: Sink): Promise<number> {
     const t0 = Date.now();
     await Promise.all(
       Array.from({ length: TOTAL }, (_, i) =>
-        transport.sendMail({ from: 'bench@example.com', to: `user${i}@example.com`, subject: `Drain ${i}`, text: TEXT }),
+        transport.sendMail({ from: 'bench@example.com', ...messageBody(i) }),
       ),
     );
     const st = await sink.waitFor(TOTAL, 300_000);
@@ -55,44 +54,19 @@ async function main(): Promise<void> {
   url.pathname = `/${name}`;
   const env = {
     DATABASE_URL: url.toString(),
-    ADMIN_API_KEY: KEY,
+    ADMIN_API_KEY: ADMIN_KEY,
     FERNET_KEYS: `${randomBytes(32).toString('base64url')}=`,
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
     SMTP_POOL_MAX_CONNECTIONS: String(CONNECTIONS),
   };
-  const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
   const sink = await Sink.start();
   try {
     const filler = await startService({ ...env, SEND_WORKERS_ENABLED: 'false' });
     try {
-      const created = await fetch(`${filler.url}/api/email-provider/providers/`, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify({
-          name: 'sink',
-          provider_type: 'smtp',
-          smtp_host: '127.0.0.1',
-          smtp_port: sink.port,
-          smtp_username: '',
-          smtp_password: '',
-          smtp_use_tls: false,
-          smtp_use_ssl: false,
-          from_email: 'bench@example.com',
-          from_name: 'Bench',
-          is_default: true,
-        }),
-      });
-      if (created.status !== 201) throw new Error(`provider: ${created.status} ${await created.text()}`);
-      for (let i = 0; i < TOTAL; i += 500) {
-        const batch = Array.from({ length: Math.min(500, TOTAL - i) }, (_, k) => ({
-          to: [`user${i + k}@example.com`],
-          subject: `Drain ${i + k}`,
-          text: TEXT,
-        }));
-        const res = await fetch(`${filler.url}/api/email-provider/send/batch/`, { method: 'POST', headers, body: JSON.stringify({ messages: batch }) });
-        if (res.status !== 200) throw new Error(`batch: ${res.status} ${await res.text()}`);
-      }
+      await createProvider(filler.url, sink.port);
+      for (let i = 0; i < TOTAL; i += 500)
+        if (!(await postBatch(filler.url, i, Math.min(500, TOTAL - i)))) throw new Error('no batch endpoint');
     } finally {
       await filler.stop();
     }
