@@ -178,12 +178,6 @@ export class MessagesRepository {
     return token as string;
   }
 
-  /** The current `providers_version` (the claim reads it too). */
-  async providersVersion(): Promise<string> {
-    const [{ version }] = await this.dataSource.query(`SELECT version::text AS version FROM providers_version`);
-    return version as string;
-  }
-
   /**
    * Extends every lease still held, in one statement; answers the ids whose lease is still ours.
    * Rows are locked in id order, as the batched final write locks them, so the two never deadlock.

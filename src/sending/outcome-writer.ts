@@ -5,7 +5,7 @@ import { LogThrottle } from '../common/logging/log-throttle.js';
 import { AppConfig } from '../config/app-config.js';
 import { CLOCK, type Clock } from '../rate-limit/clock.js';
 import type { Reservation } from '../rate-limit/rate-limit.types.js';
-import type { Finish, Lease, NewAttempt } from './message.types.js';
+import type { BatchOutcome } from './message.types.js';
 import { MessagesRepository } from './messages.repository.js';
 
 /** How long a final write keeps trying while the database cannot be reached. */
@@ -18,20 +18,8 @@ const MAX_LOCK_CONFLICTS = 5;
 /** Whether one claim's write won, or why it could not be written. */
 type Written = { won: boolean } | { error: unknown };
 
-/** Everything one claim of one message ends with. */
-export interface Outcome {
-  lease: Lease;
-  finish: Finish;
-  /**
-   * The limits reservations this claim took. One counts as a send (`counts`: the provider took
-   * the message, or may have) only if this claim's write wins; otherwise it is given back.
-   */
-  reservations: { reservation: Reservation; counts: boolean }[];
-  /** The attempts made under this claim, recorded with the outcome. */
-  attempts: NewAttempt[];
-  /** Whose result this is: counted as a stale result of that provider if the write loses. */
-  providerId: number | null;
-}
+/** Everything one claim of one message ends with, its reservations as the limiter handed them out. */
+export type Outcome = Omit<BatchOutcome, 'reservations'> & { reservations: { reservation: Reservation; counts: boolean }[] };
 
 /**
  * Writes the outcomes of many claims at once ("group commit"): messages marked (fenced by their
