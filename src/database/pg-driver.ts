@@ -5,6 +5,19 @@ import { DatabaseUnavailableError } from '../common/errors/database-unavailable.
 /** Our own pool option (node-postgres ignores what it does not know): see BoundedClient. */
 export const QUERY_TIMEOUT_OPTION = 'boundedQueryTimeoutMillis';
 
+const PREPARED = /^\/\* prepared:([\w-]+) \*\/ /;
+
+/**
+ * Marks a statement of fixed text, run many times a second, to be prepared once per connection
+ * and executed by name afterwards: PostgreSQL then neither parses nor (once it settles on a
+ * generic plan) plans it again, and the text is not sent again. The mark passes through TypeORM's
+ * `query()` as a comment; BoundedClient turns it into a node-postgres named query.
+ */
+export const prepared = (name: string, sql: string): string => `/* prepared:${name} */ ${sql}`;
+
+/** SQLSTATE 0A000 with this text: a prepared statement whose result columns a migration changed. */
+const STALE_PLAN = /cached plan must not change result type/;
+
 type ConnectCallback = (err: Error | undefined, client: pg.PoolClient | undefined, release: (err?: unknown) => void) => void;
 
 /**
@@ -20,6 +33,7 @@ type ConnectCallback = (err: Error | undefined, client: pg.PoolClient | undefine
 class BoundedClient extends pg.Client {
   private readonly queryTimeoutMs: number;
   private lost = false;
+  private sessionCleared = false;
 
   constructor(config: pg.ClientConfig & { [QUERY_TIMEOUT_OPTION]?: number }) {
     super(config);
@@ -29,6 +43,16 @@ class BoundedClient extends pg.Client {
 
   // Only the promise form (the one TypeORM uses) is bounded; a callback or a stream passes through.
   override query(...args: unknown[]): never {
+    const mark = typeof args[0] === 'string' ? PREPARED.exec(args[0]) : null;
+    if (mark && (args.length === 1 || (args.length === 2 && (args[1] === undefined || Array.isArray(args[1]))))) {
+      args = [{ name: mark[1], text: args[0], values: args[1] }];
+      // PGlite keeps one session across its socket's connections, prepared statements included:
+      // a new connection starts from none (queued ahead of the first prepare, so it runs first).
+      if (!this.sessionCleared) {
+        this.sessionCleared = true;
+        (super.query as (sql: string) => Promise<unknown>)('DEALLOCATE ALL').catch(() => undefined);
+      }
+    }
     const result = (super.query as (...a: unknown[]) => unknown)(...args);
     if (!(result instanceof Promise)) return result as never;
     let timer: NodeJS.Timeout | undefined;
@@ -41,6 +65,14 @@ class BoundedClient extends pg.Client {
     });
     return Promise.race([result, timedOut])
       .catch((err: unknown) => {
+        // Another instance migrated the table under a statement this connection prepared: the
+        // connection is dropped (the pool opens a fresh one, which prepares it anew) and the
+        // caller sees a lost connection, which every caller already retries.
+        if (mark && err instanceof Error && STALE_PLAN.test(err.message)) {
+          this.lost = true;
+          // Ending (not destroying) marks the client at once, so the pool drops it on release.
+          this.end().catch(() => undefined);
+        }
         throw this.lost && !(err instanceof DatabaseUnavailableError)
           ? new DatabaseUnavailableError('the connection to the database was lost', { cause: err })
           : err;

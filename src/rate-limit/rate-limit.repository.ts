@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { prepared } from '../database/pg-driver.js';
 
 export interface Decision {
   reservation_id: string | null;
@@ -21,7 +22,11 @@ export class RateLimitRepository {
 
   /** Up to `count` sends in one decision; `refused_by` and `retry_at` explain any shortfall. */
   async reserve(providerId: number, now: Date, count: number): Promise<BatchDecision> {
-    const [row] = (await this.dataSource.query('SELECT * FROM rate_limit_reserve($1, $2, $3)', [providerId, now, count])) as {
+    const [row] = (await this.dataSource.query(prepared('reserve-sends', 'SELECT * FROM rate_limit_reserve($1, $2, $3)'), [
+      providerId,
+      now,
+      count,
+    ])) as {
       reservation_ids: (string | number)[];
       refused_by: string | null;
       retry_at: Date | null;

@@ -1,39 +1,46 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { prepared } from '../database/pg-driver.js';
 import { returningRows } from '../providers/providers.repository.js';
 import type { AttemptRow, BatchOutcome, Finish, Lease, MessageRow, MessageStatus, NewAttempt, NewMessage } from './message.types.js';
 
-const INSERT_COLUMNS = [
-  'api_key_id',
-  'idempotency_key',
-  'request_hash',
-  'status',
-  'is_test',
-  'message_id',
-  'from_email',
-  'from_name',
-  'reply_to',
-  'to_addresses',
-  'cc_addresses',
-  'bcc_addresses',
-  'subject',
-  'text_body',
-  'html_body',
-  'headers',
-  'attachments',
-  'pinned_provider_id',
-  'send_at',
-  'next_attempt_at',
-  'lease_owner',
-  'lease_expires_at',
-  'lease_token',
-] as const;
-const JSON_COLUMNS = new Set(['to_addresses', 'cc_addresses', 'bcc_addresses', 'headers', 'attachments']);
-/** PostgreSQL's protocol carries at most 65,535 bind parameters in one statement. */
-const MAX_BIND_PARAMETERS = 65_535;
-/** Rows per multi-row INSERT: enough to commit a whole batch request at once, far below the parameter limit. */
-export const MAX_MESSAGES_PER_INSERT = Math.min(500, Math.floor(MAX_BIND_PARAMETERS / INSERT_COLUMNS.length));
+/** The columns a new message is written with, and each one's type (a statement of fixed text, so it is prepared once). */
+const INSERT_COLUMNS = {
+  api_key_id: 'integer',
+  idempotency_key: 'varchar',
+  request_hash: 'char(64)',
+  status: 'varchar',
+  is_test: 'boolean',
+  message_id: 'varchar',
+  from_email: 'varchar',
+  from_name: 'varchar',
+  reply_to: 'varchar',
+  to_addresses: 'jsonb',
+  cc_addresses: 'jsonb',
+  bcc_addresses: 'jsonb',
+  subject: 'text',
+  text_body: 'text',
+  html_body: 'text',
+  headers: 'jsonb',
+  attachments: 'jsonb',
+  pinned_provider_id: 'integer',
+  send_at: 'timestamptz',
+  next_attempt_at: 'timestamptz',
+  lease_owner: 'varchar',
+  lease_expires_at: 'timestamptz',
+  lease_token: 'bigint',
+} as const;
+const INSERT_NAMES = Object.keys(INSERT_COLUMNS) as (keyof typeof INSERT_COLUMNS)[];
+const INSERT_MESSAGES = prepared(
+  'insert-messages',
+  `INSERT INTO messages (${INSERT_NAMES.join(', ')})
+   SELECT * FROM unnest(${INSERT_NAMES.map((c, i) => `$${i + 1}::${INSERT_COLUMNS[c]}[]`).join(', ')})
+   ON CONFLICT ((coalesce(api_key_id, 0)), idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+   RETURNING *`,
+);
+/** Rows per INSERT: enough to commit a whole batch request at once. */
+export const MAX_MESSAGES_PER_INSERT = 500;
 
 export interface MessageFilter {
   apiKeyId?: number | null;
@@ -66,22 +73,14 @@ export class MessagesRepository {
   async insertMany(messages: NewMessage[]): Promise<MessageRow[]> {
     if (!messages.length) return [];
     if (messages.length > MAX_MESSAGES_PER_INSERT) throw new RangeError(`at most ${MAX_MESSAGES_PER_INSERT} messages per INSERT`);
-    const values: unknown[] = [];
-    const tuples = messages.map((message) => {
-      const placeholders = INSERT_COLUMNS.map((c) => {
-        const v = (message as Record<string, unknown>)[c] ?? null;
-        values.push(JSON_COLUMNS.has(c) ? JSON.stringify(v) : v);
-        return `$${values.length}`;
-      });
-      return `(${placeholders.join(', ')})`;
-    });
-    return this.dataSource.query(
-      `INSERT INTO messages (${INSERT_COLUMNS.join(', ')})
-       VALUES ${tuples.join(', ')}
-       ON CONFLICT ((coalesce(api_key_id, 0)), idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-       RETURNING *`,
-      values,
+    // One array per column (unnest), so the text is the same for any number of rows.
+    const columns = INSERT_NAMES.map((c) =>
+      messages.map((m) => {
+        const v = (m as Record<string, unknown>)[c] ?? null;
+        return INSERT_COLUMNS[c] === 'jsonb' ? JSON.stringify(v) : v;
+      }),
     );
+    return this.dataSource.query(INSERT_MESSAGES, columns);
   }
 
   async findByIdempotencyKey(apiKeyId: number | null, key: string): Promise<MessageRow | null> {
@@ -148,7 +147,9 @@ export class MessagesRepository {
     // `held`: this process's own claims, whose attempts still run (a lease can run out while the
     // database was away): never claimed again by the process that is finishing them.
     const rows = await this.returning<MessageRow & { providers_version: string }>(
-      `WITH expired AS (
+      prepared(
+        'claim-messages',
+        `WITH expired AS (
          SELECT id, lease_expires_at AS due FROM messages
           WHERE status = 'sending' AND lease_expires_at < $2 AND NOT (id = ANY($5::bigint[]))
           ORDER BY lease_expires_at LIMIT $4 FOR UPDATE SKIP LOCKED),
@@ -163,6 +164,7 @@ export class MessagesRepository {
               updated_at = now()
         WHERE id IN (SELECT id FROM picked)
         RETURNING messages.*, (SELECT version FROM providers_version)::text AS providers_version`,
+      ),
       [owner, now, leaseSeconds, limit, held],
     );
     const providersVersion = rows[0]?.providers_version ?? '';
@@ -213,7 +215,9 @@ export class MessagesRepository {
     const settlements = outcomes.flatMap((o) => o.reservations.map((r) => ({ ...r, messageId: o.lease.id })));
     const attempts = withAttempts ? outcomes.flatMap((o) => o.attempts) : [];
     const [row] = (await this.dataSource.query(
-      `WITH input AS (
+      prepared(
+        'finish-messages',
+        `WITH input AS (
          SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::varchar[], $4::int[], $5::jsonb[], $6::boolean[], $7::text[],
                               $8::timestamptz[], $9::int[], $10::boolean[], $11::int[])
            AS i (id, token, status, provider_id, rejected, uncertain, error, next_attempt_at, preferred_provider_id, awaiting,
@@ -249,6 +253,7 @@ export class MessagesRepository {
           WHERE $25::boolean AND result_provider_id IS NOT NULL AND id NOT IN (SELECT id FROM marked)),
        aggregated AS (${upsertDailyStats('counted')})
        SELECT (SELECT n FROM settled) AS settled, (SELECT coalesce(array_agg(id::text), '{}') FROM marked) AS won`,
+      ),
       [
         outcomes.map((o) => o.lease.id),
         outcomes.map((o) => o.lease.token),
