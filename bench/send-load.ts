@@ -2,6 +2,8 @@
  * The HTTP side of `bench:send`: creating the provider, posting messages to /send/ and to
  * /send/batch/ with many requests in flight, and waiting until the service has marked them sent.
  */
+import http from 'node:http';
+
 export const API = '/api/email-provider';
 export const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
 const AUTH = { Authorization: `Bearer ${ADMIN_KEY}` };
@@ -17,13 +19,34 @@ export const messageBody = (i: number) => ({
   text: TEXT,
 });
 
-export async function call(url: string, method: string, route: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${url}${API}${route}`, {
-    method,
-    headers: { ...AUTH, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
+/**
+ * Keep-alive connections, one per request in flight. node:http rather than fetch: the load
+ * generator shares the machine's cores with the service, and fetch spent about as much CPU per
+ * request as the service itself (see BENCHMARKS.md).
+ */
+const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024 });
+
+function request(url: string, method: string, body: string | undefined): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const headers: http.OutgoingHttpHeaders = { ...AUTH };
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = Buffer.byteLength(body);
+    }
+    const req = http.request(url, { method, agent, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
   });
-  const text = await res.text();
+}
+
+export async function call(url: string, method: string, route: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await request(`${url}${API}${route}`, method, body === undefined ? undefined : JSON.stringify(body));
+  const text = res.text;
   let json: unknown = null;
   try {
     json = text ? JSON.parse(text) : null;

@@ -310,12 +310,17 @@ async function ceiling(sink: Sink, maxConnections: number): Promise<number> {
     await Promise.all(Array.from({ length: WARMUP }, (_, i) => transport.sendMail(mail(i))));
     await sink.waitFor(WARMUP, 60_000);
     sink.reset();
+    const c0 = process.cpuUsage();
+    const k0 = cpuSeconds(sink.child.pid as number);
     const t0 = Date.now();
     await Promise.all(Array.from({ length: TOTAL }, (_, i) => transport.sendMail(mail(i))));
     const st = await sink.waitFor(TOTAL, 300_000);
+    const c1 = process.cpuUsage(c0);
+    const perMessage = (seconds: number) => `${((seconds * 1000) / TOTAL).toFixed(2)} ms`;
     const rate = TOTAL / ((st.last - t0) / 1000);
     log(
-      `ceiling   nodemailer pool alone, ${maxConnections} connections: ${Math.round(rate)} msg/s (load average ${loadAverage().join(' ')})`,
+      `ceiling   nodemailer pool alone, ${maxConnections} connections: ${Math.round(rate)} msg/s (load average ${loadAverage().join(' ')}); ` +
+        `CPU per message: nodemailer ${perMessage((c1.user + c1.system) / 1e6)}, sink ${perMessage(cpuSeconds(sink.child.pid as number) - k0)}`,
     );
     return rate;
   } finally {
