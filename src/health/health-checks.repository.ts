@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { returningRows } from '../providers/providers.repository.js';
 import type { CheckDetails } from '../provider-types/check-outcome.js';
 
 export interface HealthCheckRow {
@@ -53,7 +54,22 @@ export class HealthChecksRepository {
     return { count, rows };
   }
 
-  async pruneBefore(cutoff: Date): Promise<void> {
-    await this.dataSource.query(`DELETE FROM health_checks WHERE checked_at < $1`, [cutoff]);
+  /**
+   * Deletes the checks older than `cutoff`, `batchSize` rows per statement, so that a large backlog
+   * (the first round after retention was shortened, or after a long stop) never holds its locks or
+   * a transaction for long. Answers how many were deleted.
+   */
+  async pruneBefore(cutoff: Date, batchSize = 1000): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const rows = returningRows<unknown>(
+        await this.dataSource.query(
+          `DELETE FROM health_checks WHERE id IN (SELECT id FROM health_checks WHERE checked_at < $1 LIMIT $2) RETURNING 1`,
+          [cutoff, batchSize],
+        ),
+      );
+      deleted += rows.length;
+      if (rows.length < batchSize) return deleted;
+    }
   }
 }
