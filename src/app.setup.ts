@@ -113,7 +113,13 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
           'Errors: `{"field": ["message"]}` for invalid input (400), `{"detail": "..."}` otherwise.',
       )
       .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key: ADMIN_API_KEY or one made with POST /api-keys/.' })
+      // bearerFormat is only a hint, but DocumentBuilder's default says JWT, and keys are not JWTs.
+      .addBearerAuth({
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'API key',
+        description: 'An API key (not a JWT): ADMIN_API_KEY or one made with POST /api-keys/.',
+      })
       .build(),
   );
   SwaggerModule.setup(DOCS_PATH, app, document, { jsonDocumentUrl: 'api/docs-json', swaggerOptions: { persistAuthorization: true } });

@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiDetailResponse } from '../common/errors/api-error-responses.js';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator, type HealthCheckResult } from '@nestjs/terminus';
 import { Public } from '../common/auth/auth.decorators.js';
 import { MigrationsHealthIndicator } from './migrations.health.js';
@@ -20,6 +21,8 @@ export class HealthController {
 
   @Get('live')
   @ApiOperation({ summary: 'Liveness: the process answers' })
+  // Terminus's @HealthCheck would document these, but it cannot load @nestjs/swagger under ESM.
+  @ApiOkResponse({ description: 'Alive.', example: { status: 'ok', info: {}, error: {}, details: {} } })
   @HealthCheck()
   live(): Promise<HealthCheckResult> {
     return this.health.check([]);
@@ -27,6 +30,19 @@ export class HealthController {
 
   @Get('ready')
   @ApiOperation({ summary: 'Readiness: the database answers and every migration is applied' })
+  @ApiOkResponse({
+    description: 'Ready.',
+    example: {
+      status: 'ok',
+      info: { database: { status: 'up' }, migrations: { status: 'up' } },
+      error: {},
+      details: { database: { status: 'up' }, migrations: { status: 'up' } },
+    },
+  })
+  @ApiDetailResponse(503, 'Not ready (Retry-After says when to ask again).', {
+    'database down': 'Not ready: database, migrations down.',
+    'migrations pending': 'Not ready: migrations down.',
+  })
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
     return this.health.check([

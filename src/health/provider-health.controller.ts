@@ -23,7 +23,7 @@ export class ProviderHealthController {
       'SMTP: connect, greeting, EHLO, TLS, AUTH. Amazon SES: the GetAccount API (sending enabled, not shut down; quota recorded).',
   })
   @ApiIdParam()
-  @ApiOkResponse({ type: HealthCheckResultDto })
+  @ApiOkResponse({ type: HealthCheckResultDto, description: 'The check ran; `is_healthy` says how it went.' })
   @ApiNotFound('provider')
   async check(@IdParam() id: number): Promise<HealthCheckResultDto> {
     const { provider, outcome, at } = await this.health.checkNow(id);
@@ -41,7 +41,7 @@ export class ProviderHealthController {
   @RequireScope('providers:read')
   @ApiOperation({ summary: 'Recent checks of the provider, newest first, paginated' })
   @ApiIdParam()
-  @ApiOkResponse({ type: HealthHistoryPageDto })
+  @ApiOkResponse({ type: HealthHistoryPageDto, description: 'One page of checks, newest first.' })
   @ApiValidationErrors({ page_size: ['Ensure this value is less than or equal to 200.'] })
   @ApiNotFound('provider')
   async history(@IdParam() id: number, @Query() query: HealthHistoryQuery, @Req() req: Request): Promise<HealthHistoryPageDto> {

@@ -1,15 +1,15 @@
 import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Put, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../common/auth/auth.decorators.js';
 import { ApiNotFound, ApiValidationErrors } from '../common/errors/api-error-responses.js';
 import { ApiIdParam, IdParam } from '../common/validation/id.param.js';
-import { ProviderCreateDto } from './dto/provider-create.dto.js';
-import { ProviderCredentialsDto, ProviderCredentialsResponseDto } from './dto/provider-credentials.dto.js';
+import { PROVIDER_CREATE_EXAMPLES, ProviderCreateDto } from './dto/provider-create.dto.js';
+import { PROVIDER_CREDENTIALS_EXAMPLES, ProviderCredentialsDto, ProviderCredentialsResponseDto } from './dto/provider-credentials.dto.js';
 import { ProviderHealthStatusDto } from './dto/provider-health-status.dto.js';
 import { ProviderListQuery } from './dto/provider-list.query.js';
 import { ProviderStatisticsDto, ProviderStatisticsQuery } from './dto/provider-statistics.dto.js';
 import { ProviderActionResponseDto, ProviderResponseDto } from './dto/provider-response.dto.js';
-import { ProviderUpdateDto } from './dto/provider-update.dto.js';
+import { PROVIDER_UPDATE_EXAMPLES, ProviderUpdateDto } from './dto/provider-update.dto.js';
 import { ProvidersService } from './providers.service.js';
 
 const VALIDATION_EXAMPLE = {
@@ -25,7 +25,8 @@ export class ProvidersController {
   @Post()
   @RequireScope('providers:write')
   @ApiOperation({ summary: 'Create a provider' })
-  @ApiCreatedResponse({ type: ProviderResponseDto })
+  @ApiBody({ type: ProviderCreateDto, examples: PROVIDER_CREATE_EXAMPLES })
+  @ApiCreatedResponse({ type: ProviderResponseDto, description: 'Created; the provider as every route returns it (no secret).' })
   @ApiValidationErrors(VALIDATION_EXAMPLE)
   create(@Body() dto: ProviderCreateDto): Promise<ProviderResponseDto> {
     return this.providers.create(dto);
@@ -34,7 +35,7 @@ export class ProvidersController {
   @Get()
   @RequireScope('providers:read')
   @ApiOperation({ summary: 'List providers (a plain array), optionally filtered' })
-  @ApiOkResponse({ type: ProviderResponseDto, isArray: true })
+  @ApiOkResponse({ type: ProviderResponseDto, isArray: true, description: 'The providers that match, in a plain array.' })
   @ApiValidationErrors({ priority: ['"7" is not a valid choice.'] })
   list(@Query() query: ProviderListQuery): Promise<ProviderResponseDto[]> {
     return this.providers.list(query);
@@ -44,7 +45,7 @@ export class ProvidersController {
   @Get('statistics')
   @RequireScope('providers:read')
   @ApiOperation({ summary: 'Per-provider usage, success rate, response time and failovers' })
-  @ApiOkResponse({ type: ProviderStatisticsDto, isArray: true })
+  @ApiOkResponse({ type: ProviderStatisticsDto, isArray: true, description: 'One row per provider.' })
   @ApiValidationErrors({ days: ['Ensure this value is greater than or equal to 1.'] })
   statistics(@Query() query: ProviderStatisticsQuery): Promise<ProviderStatisticsDto[]> {
     return this.providers.statistics(query.days ?? 30);
@@ -53,7 +54,7 @@ export class ProvidersController {
   @Get('health_status')
   @RequireScope('providers:read')
   @ApiOperation({ summary: 'Health of every provider, and whether each could take a message now' })
-  @ApiOkResponse({ type: ProviderHealthStatusDto, isArray: true })
+  @ApiOkResponse({ type: ProviderHealthStatusDto, isArray: true, description: 'One row per provider.' })
   healthStatus(): Promise<ProviderHealthStatusDto[]> {
     return this.providers.healthStatus();
   }
@@ -62,7 +63,7 @@ export class ProvidersController {
   @RequireScope('providers:read')
   @ApiOperation({ summary: 'Get one provider' })
   @ApiIdParam()
-  @ApiOkResponse({ type: ProviderResponseDto })
+  @ApiOkResponse({ type: ProviderResponseDto, description: 'The provider.' })
   @ApiNotFound('provider')
   get(@IdParam() id: number): Promise<ProviderResponseDto> {
     return this.providers.get(id);
@@ -72,7 +73,8 @@ export class ProvidersController {
   @RequireScope('providers:write')
   @ApiOperation({ summary: 'Update a provider (fields left out keep their values)' })
   @ApiIdParam()
-  @ApiOkResponse({ type: ProviderResponseDto })
+  @ApiBody({ type: ProviderUpdateDto, examples: PROVIDER_UPDATE_EXAMPLES })
+  @ApiOkResponse({ type: ProviderResponseDto, description: 'Updated; the provider as it is now.' })
   @ApiValidationErrors(VALIDATION_EXAMPLE)
   @ApiNotFound('provider')
   replace(@IdParam() id: number, @Body() dto: ProviderUpdateDto): Promise<ProviderResponseDto> {
@@ -83,7 +85,8 @@ export class ProvidersController {
   @RequireScope('providers:write')
   @ApiOperation({ summary: 'Partially update a provider' })
   @ApiIdParam()
-  @ApiOkResponse({ type: ProviderResponseDto })
+  @ApiBody({ type: ProviderUpdateDto, examples: PROVIDER_UPDATE_EXAMPLES })
+  @ApiOkResponse({ type: ProviderResponseDto, description: 'Updated; the provider as it is now.' })
   @ApiValidationErrors(VALIDATION_EXAMPLE)
   @ApiNotFound('provider')
   update(@IdParam() id: number, @Body() dto: ProviderUpdateDto): Promise<ProviderResponseDto> {
@@ -109,7 +112,8 @@ export class ProvidersController {
     description: 'Validated like create. The response echoes the non-secret fields. Health returns to `unknown` until the next check.',
   })
   @ApiIdParam()
-  @ApiOkResponse({ type: ProviderCredentialsResponseDto })
+  @ApiBody({ type: ProviderCredentialsDto, examples: PROVIDER_CREDENTIALS_EXAMPLES })
+  @ApiOkResponse({ type: ProviderCredentialsResponseDto, description: 'Changed; the non-secret connection settings as they are now.' })
   @ApiValidationErrors(VALIDATION_EXAMPLE)
   @ApiNotFound('provider')
   updateCredentials(@IdParam() id: number, @Body() dto: ProviderCredentialsDto): Promise<ProviderCredentialsResponseDto> {
@@ -121,7 +125,7 @@ export class ProvidersController {
   @RequireScope('providers:write')
   @ApiOperation({ summary: 'Activate a provider' })
   @ApiIdParam()
-  @ApiOkResponse({ type: ProviderActionResponseDto })
+  @ApiOkResponse({ type: ProviderActionResponseDto, description: 'Activated.' })
   @ApiNotFound('provider')
   async activate(@IdParam() id: number): Promise<ProviderActionResponseDto> {
     await this.providers.setActive(id, true);
@@ -133,7 +137,11 @@ export class ProvidersController {
   @RequireScope('providers:write')
   @ApiOperation({ summary: 'Deactivate a provider: it is no longer used to send' })
   @ApiIdParam()
-  @ApiOkResponse({ type: ProviderActionResponseDto, example: { message: 'Provider deactivated successfully' } })
+  @ApiOkResponse({
+    type: ProviderActionResponseDto,
+    description: 'Deactivated.',
+    example: { message: 'Provider deactivated successfully' },
+  })
   @ApiNotFound('provider')
   async deactivate(@IdParam() id: number): Promise<ProviderActionResponseDto> {
     await this.providers.setActive(id, false);

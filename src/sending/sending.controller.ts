@@ -1,27 +1,15 @@
 import { Body, Controller, Get, Headers, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
-import {
-  ApiAcceptedResponse,
-  ApiBadGatewayResponse,
-  ApiBody,
-  ApiHeader,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnprocessableEntityResponse,
-} from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBadGatewayResponse, ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { RequireScope } from '../common/auth/auth.decorators.js';
 import { pageLinks } from '../common/pagination.js';
 import { CurrentPrincipal } from '../common/auth/current-principal.decorator.js';
 import type { Principal } from '../common/auth/principal.js';
 import { AppError } from '../common/errors/app-error.js';
-import { ApiNotFound, ApiValidationErrors } from '../common/errors/api-error-responses.js';
-import { DetailResponseDto } from '../common/errors/error-response.dto.js';
+import { ApiDetailResponse, ApiNotFound, ApiValidationErrors } from '../common/errors/api-error-responses.js';
 import { ApiIdParam, IdParam } from '../common/validation/id.param.js';
 import { MessageListQuery } from './dto/message-list.query.js';
 import { MessagePageDto, MessageResponseDto } from './dto/message-response.dto.js';
-import { ProviderTestDto, ProviderTestResultDto } from './dto/provider-test.dto.js';
 import {
   IDEMPOTENCY_KEY,
   IDEMPOTENCY_KEY_MESSAGE,
@@ -31,7 +19,7 @@ import {
   SendBatchDto,
   SendBatchResponseDto,
 } from './dto/send-batch.dto.js';
-import { SendMessageDto } from './dto/send-message.dto.js';
+import { SEND_MESSAGE_EXAMPLES, SendMessageDto } from './dto/send-message.dto.js';
 import { SendBatchPipe, type BatchItem } from './send-batch.pipe.js';
 import { SendingService } from './sending.service.js';
 
@@ -56,7 +44,10 @@ export class SendingController {
   @ApiAcceptedResponse({ type: MessageResponseDto, description: 'Stored; queued or scheduled.' })
   @ApiOkResponse({ type: MessageResponseDto, description: 'With `wait`: sent.' })
   @ApiBadGatewayResponse({ type: MessageResponseDto, description: 'With `wait`: failed for good.' })
-  @ApiUnprocessableEntityResponse({ type: DetailResponseDto, description: 'The Idempotency-Key was used with a different request.' })
+  @ApiBody({ type: SendMessageDto, examples: SEND_MESSAGE_EXAMPLES })
+  @ApiDetailResponse(422, 'The Idempotency-Key was used with a different request.', {
+    'key reused': 'This Idempotency-Key was already used with a different request.',
+  })
   @ApiValidationErrors({ to: ['Enter a valid email address (item 2).'], non_field_errors: ['Give text, html or both.'] })
   async send(
     @Body() dto: SendMessageDto,
@@ -102,7 +93,7 @@ export class SendingController {
   @Get('messages')
   @RequireScope('send')
   @ApiOperation({ summary: 'List messages (an admin sees all, other keys their own), newest first, paginated' })
-  @ApiOkResponse({ type: MessagePageDto })
+  @ApiOkResponse({ type: MessagePageDto, description: 'One page of messages, newest first.' })
   @ApiValidationErrors({ status: ['"lost" is not a valid choice.'] })
   list(@Query() query: MessageListQuery, @CurrentPrincipal() principal: Principal, @Req() req: Request): Promise<MessagePageDto> {
     return this.sending.list(query, principal, (page, size, count) => pageLinks(req, page, size, count));
@@ -112,29 +103,9 @@ export class SendingController {
   @RequireScope('send')
   @ApiOperation({ summary: 'One message with every attempt' })
   @ApiIdParam()
-  @ApiOkResponse({ type: MessageResponseDto })
+  @ApiOkResponse({ type: MessageResponseDto, description: 'The message and its attempts.' })
   @ApiNotFound('message')
   get(@IdParam() id: number, @CurrentPrincipal() principal: Principal): Promise<MessageResponseDto> {
     return this.sending.get(id, principal);
-  }
-
-  @Post('providers/:id/test')
-  @HttpCode(200)
-  @RequireScope('providers:write')
-  @ApiTags('providers')
-  @ApiOperation({ summary: 'Send a real test message through this provider alone (recorded and counted like any send)' })
-  @ApiIdParam()
-  @ApiOkResponse({ type: ProviderTestResultDto })
-  @ApiValidationErrors({ test_email: ['Enter a valid email address.'] })
-  @ApiTooManyRequestsResponse({ type: DetailResponseDto, description: 'The provider is at one of its limits (Retry-After says when).' })
-  @ApiNotFound('provider')
-  async test(
-    @IdParam() id: number,
-    @Body() dto: ProviderTestDto,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<ProviderTestResultDto> {
-    const { result, ok } = await this.sending.test(id, dto.test_email);
-    if (!ok) res.status(400);
-    return result;
   }
 }

@@ -8,6 +8,7 @@ import { MessageInsertBatcher } from './message-insert-batcher.js';
 import { MAX_MESSAGES_PER_INSERT, MessagesRepository } from './messages.repository.js';
 import { OutcomeWriter } from './outcome-writer.js';
 import { SendWorker } from './send-worker.js';
+import { ProviderTestController } from './provider-test.controller.js';
 import { SendingController } from './sending.controller.js';
 import { SendingService } from './sending.service.js';
 import { TransportCache } from './transport-cache.js';
@@ -20,7 +21,7 @@ const insertBatcher = {
 
 @Module({
   imports: [ProvidersModule, RateLimitModule, HealthModule],
-  controllers: [SendingController],
+  controllers: [SendingController, ProviderTestController],
   providers: [MessagesRepository, insertBatcher, LeaseKeeper, TransportCache, OutcomeWriter, DeliveryService, SendWorker, SendingService],
 })
 export class SendingModule {}

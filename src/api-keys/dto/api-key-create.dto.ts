@@ -19,8 +19,10 @@ export class ApiKeyCreateDto {
     nullable: true,
     future: true,
     api: {
-      description: 'When the key stops working (ISO 8601 with a zone, in the future). Omitted or null: never.',
-      example: '2026-12-31T23:59:59Z',
+      // No fixed date as the example: it would pass one day and make the untouched form a 400.
+      description:
+        'When the key stops working (ISO 8601 with a zone, in the future, such as `2030-12-31T23:59:59Z`). Omitted or null: never.',
+      example: null,
     },
   })
   expires_at?: string | null;

@@ -12,4 +12,12 @@ class ParseIdPipe implements PipeTransform<string, number> {
 }
 
 export const IdParam = (name = 'id') => Param(name, new ParseIdPipe());
-export const ApiIdParam = (name = 'id') => applyDecorators(ApiParam({ name, type: 'integer', example: 1 }));
+
+/**
+ * No example: Swagger UI would fill it into the form, and Execute on an untouched DELETE would
+ * delete whatever has that id.
+ */
+export const ApiIdParam = (name = 'id') =>
+  applyDecorators(
+    ApiParam({ name, schema: { type: 'integer', minimum: 1 }, description: 'The id, as the list and create routes return it.' }),
+  );

@@ -5,7 +5,7 @@ import { HEALTH_STATUSES, type HealthStatus } from '../../providers/provider.con
 
 export class HealthCheckResultDto {
   @ApiProperty({ example: 1 }) provider_id: number;
-  @ApiProperty({ example: 'Gmail SMTP' }) provider_name: string;
+  @ApiProperty({ example: 'Main SMTP relay' }) provider_name: string;
   @ApiProperty({ example: true }) is_healthy: boolean;
   @ApiProperty({ enum: HEALTH_STATUSES, example: 'healthy' }) health_status: HealthStatus;
   @ApiProperty({ format: 'date-time', example: '2025-01-07T11:00:00Z' }) last_health_check: string;
@@ -44,6 +44,6 @@ export class HealthHistoryPageDto {
 }
 
 export class HealthHistoryQuery {
-  @IntegerField({ min: 1, api: { example: 1 } }) page?: number;
-  @IntegerField({ min: 1, max: 200, api: { description: 'Default 50.', example: 50 } }) page_size?: number;
+  @IntegerField({ min: 1, api: { description: 'Default 1.' } }) page?: number;
+  @IntegerField({ min: 1, max: 200, api: { description: 'Default 50.' } }) page_size?: number;
 }

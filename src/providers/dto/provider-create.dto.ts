@@ -9,7 +9,7 @@ export class ProviderCreateDto {
     required: true,
     maxLength: 100,
     singleLine: true,
-    api: { description: 'Unique among live providers.', example: 'Gmail SMTP' },
+    api: { description: 'Unique among live providers.', example: 'Main SMTP relay' },
   })
   name: string;
 
@@ -19,7 +19,7 @@ export class ProviderCreateDto {
   @HostField({
     maxLength: 255,
     nullable: true,
-    api: { description: 'SMTP server host name or IP. Required for `smtp`.', example: 'smtp.gmail.com' },
+    api: { description: 'SMTP server host name or IP. Required for `smtp`.', example: 'smtp.example.com' },
   })
   smtp_host?: string | null;
 
@@ -36,7 +36,7 @@ export class ProviderCreateDto {
     allowBlank: true,
     nullable: true,
     singleLine: true,
-    api: { description: 'SMTP AUTH user name; blank for no AUTH.', example: 'your-email@gmail.com' },
+    api: { description: 'SMTP AUTH user name; blank for no AUTH.', example: 'mailer@example.com' },
   })
   smtp_username?: string | null;
 
@@ -93,7 +93,7 @@ export class ProviderCreateDto {
 
   @EmailField({
     required: true,
-    api: { description: 'Sender address used when a message does not name one.', example: 'your-email@gmail.com' },
+    api: { description: 'Sender address used when a message does not name one.', example: 'noreply@example.com' },
   })
   from_email: string;
 
@@ -101,14 +101,14 @@ export class ProviderCreateDto {
     maxLength: 255,
     allowBlank: true,
     singleLine: true,
-    api: { description: 'Sender display name.', example: 'Your Company Name' },
+    api: { description: 'Sender display name.', example: 'Example Inc.' },
   })
   from_name?: string;
 
   @EmailField({
     allowBlank: true,
     nullable: true,
-    api: { description: 'Reply-To address; blank or null for none.', example: 'noreply@yourcompany.com' },
+    api: { description: 'Reply-To address; blank or null for none.', example: 'support@example.com' },
   })
   reply_to?: string | null;
 
@@ -145,3 +145,41 @@ export class ProviderCreateDto {
   @BooleanField({ api: { description: 'At most one provider is the default: setting it here clears it on the others.', example: false } })
   is_default?: boolean;
 }
+
+/**
+ * Named request examples for Swagger UI, one per type and each valid for it (Swagger UI fills in
+ * the first). Addresses and hosts are RFC 2606 ones; the AWS keys are AWS's documented examples.
+ */
+export const PROVIDER_CREATE_EXAMPLES = {
+  smtp: {
+    summary: 'Custom SMTP (STARTTLS on 587)',
+    value: {
+      name: 'Main SMTP relay',
+      provider_type: 'smtp',
+      smtp_host: 'smtp.example.com',
+      smtp_port: 587,
+      smtp_username: 'mailer@example.com',
+      smtp_password: 'your-app-password',
+      smtp_use_tls: true,
+      smtp_use_ssl: false,
+      from_email: 'noreply@example.com',
+      from_name: 'Example Inc.',
+      reply_to: 'support@example.com',
+      daily_limit: 1000,
+      priority: 1,
+    },
+  },
+  aws_ses: {
+    summary: 'Amazon SES',
+    value: {
+      name: 'Amazon SES eu-west-1',
+      provider_type: 'aws_ses',
+      aws_region: 'eu-west-1',
+      aws_access_key_id: 'AKIAIOSFODNN7EXAMPLE',
+      aws_secret_access_key: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      from_email: 'noreply@example.com',
+      from_name: 'Example Inc.',
+      priority: 2,
+    },
+  },
+};

@@ -35,9 +35,9 @@ export class ProviderCredentialsDto extends PickType(ProviderCreateDto, [
 
 /** The non-secret connection settings after the change. */
 export class ProviderCredentialsResponseDto {
-  @ApiProperty({ nullable: true, type: String, example: 'smtp.gmail.com' }) smtp_host: string | null;
+  @ApiProperty({ nullable: true, type: String, example: 'smtp.example.com' }) smtp_host: string | null;
   @ApiProperty({ nullable: true, type: 'integer', example: 587 }) smtp_port: number | null;
-  @ApiProperty({ nullable: true, type: String, example: 'new-email@gmail.com' }) smtp_username: string | null;
+  @ApiProperty({ nullable: true, type: String, example: 'mailer@example.com' }) smtp_username: string | null;
   @ApiProperty({ description: 'Whether an SMTP password is stored (it is never returned).', example: true }) has_smtp_password: boolean;
   @ApiProperty({ example: true }) smtp_use_tls: boolean;
   @ApiProperty({ example: false }) smtp_use_ssl: boolean;
@@ -45,3 +45,26 @@ export class ProviderCredentialsResponseDto {
   @ApiProperty({ nullable: true, type: String, example: null }) aws_access_key_id: string | null;
   @ApiProperty({ example: false }) has_aws_secret_access_key: boolean;
 }
+
+/**
+ * Named request examples; the first (which Swagger UI fills in) changes no secret, since fields
+ * left out keep their values.
+ */
+export const PROVIDER_CREDENTIALS_EXAMPLES = {
+  'implicit TLS': { summary: 'SMTP: switch to implicit TLS on 465', value: { smtp_port: 465, smtp_use_tls: false, smtp_use_ssl: true } },
+  'new SMTP server': {
+    summary: 'SMTP: another server and login',
+    value: {
+      smtp_host: 'smtp.example.org',
+      smtp_port: 587,
+      smtp_username: 'mailer@example.org',
+      smtp_password: 'new-app-password',
+      smtp_use_tls: true,
+      smtp_use_ssl: false,
+    },
+  },
+  'new AWS keys': {
+    summary: 'Amazon SES: rotate the access key',
+    value: { aws_access_key_id: 'AKIAIOSFODNN7EXAMPLE', aws_secret_access_key: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
+  },
+};

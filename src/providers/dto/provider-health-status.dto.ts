@@ -4,7 +4,7 @@ import { HEALTH_STATUSES, PROVIDER_TYPES, type HealthStatus, type ProviderType }
 
 export class ProviderHealthStatusDto {
   @ApiProperty({ example: 1 }) provider_id: number;
-  @ApiProperty({ example: 'Gmail SMTP' }) provider_name: string;
+  @ApiProperty({ example: 'Main SMTP relay' }) provider_name: string;
   @ApiProperty({ enum: PROVIDER_TYPES, example: 'smtp' }) provider_type: ProviderType;
   @ApiProperty({ description: 'health_status is "healthy".', example: true }) is_healthy: boolean;
   @ApiProperty({ enum: HEALTH_STATUSES, example: 'healthy' }) health_status: HealthStatus;

@@ -5,12 +5,12 @@ import { HEALTH_STATUSES, PRIORITIES, PROVIDER_TYPES, type HealthStatus, type Pr
 /** A provider as every route returns it. Secrets never appear: only whether one is stored. */
 export class ProviderResponseDto {
   @ApiProperty({ example: 1 }) id: number;
-  @ApiProperty({ example: 'Gmail SMTP' }) name: string;
+  @ApiProperty({ example: 'Main SMTP relay' }) name: string;
   @ApiProperty({ enum: PROVIDER_TYPES, example: 'smtp' }) provider_type: ProviderType;
   @ApiProperty({ example: 'Custom SMTP' }) provider_type_display: string;
-  @ApiProperty({ nullable: true, type: String, example: 'smtp.gmail.com' }) smtp_host: string | null;
+  @ApiProperty({ nullable: true, type: String, example: 'smtp.example.com' }) smtp_host: string | null;
   @ApiProperty({ nullable: true, type: 'integer', example: 587 }) smtp_port: number | null;
-  @ApiProperty({ nullable: true, type: String, example: 'your-email@gmail.com' }) smtp_username: string | null;
+  @ApiProperty({ nullable: true, type: String, example: 'mailer@example.com' }) smtp_username: string | null;
   @ApiProperty({ description: 'Whether an SMTP password is stored (it is never returned).', example: true }) has_smtp_password: boolean;
   @ApiProperty({ example: true }) smtp_use_tls: boolean;
   @ApiProperty({ example: false }) smtp_use_ssl: boolean;
@@ -18,9 +18,9 @@ export class ProviderResponseDto {
   @ApiProperty({ nullable: true, type: String, example: null }) aws_access_key_id: string | null;
   @ApiProperty({ description: 'Whether an AWS secret access key is stored (it is never returned).', example: false })
   has_aws_secret_access_key: boolean;
-  @ApiProperty({ example: 'your-email@gmail.com' }) from_email: string;
-  @ApiProperty({ example: 'Your Company Name' }) from_name: string;
-  @ApiProperty({ nullable: true, type: String, example: 'noreply@yourcompany.com' }) reply_to: string | null;
+  @ApiProperty({ example: 'noreply@example.com' }) from_email: string;
+  @ApiProperty({ example: 'Example Inc.' }) from_name: string;
+  @ApiProperty({ nullable: true, type: String, example: 'support@example.com' }) reply_to: string | null;
   @ApiProperty({ nullable: true, type: 'integer', example: 1000 }) daily_limit: number | null;
   @ApiProperty({ nullable: true, type: 'integer', example: 10000 }) monthly_limit: number | null;
   @ApiProperty({ nullable: true, type: 'integer', example: 10 }) rate_limit_per_minute: number | null;

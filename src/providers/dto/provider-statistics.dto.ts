@@ -7,7 +7,7 @@ export class ProviderStatisticsQuery {
   @IntegerField({
     min: 1,
     max: 3660,
-    api: { description: 'Window for success_rate and average_response_time, in days (default 30).', example: 30 },
+    api: { description: 'Window for success_rate and average_response_time, in days (default 30).' },
   })
   days?: number;
 }
@@ -20,7 +20,7 @@ export class FailoverCountDto {
 
 export class ProviderStatisticsDto {
   @ApiProperty({ example: 1 }) provider_id: number;
-  @ApiProperty({ example: 'Gmail SMTP' }) provider_name: string;
+  @ApiProperty({ example: 'Main SMTP relay' }) provider_name: string;
   @ApiProperty({ enum: PROVIDER_TYPES, example: 'smtp' }) provider_type: ProviderType;
   @ApiProperty({ example: true }) is_active: boolean;
   @ApiProperty({ enum: HEALTH_STATUSES, example: 'healthy' }) health_status: HealthStatus;

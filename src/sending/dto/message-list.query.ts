@@ -6,26 +6,28 @@ const dateTime: Check = (v) =>
     ? null
     : 'Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].';
 
+// No `example` on a filter: Swagger UI fills examples into the form, and Execute on the untouched
+// form would then filter the list down to nothing.
 export class MessageListQuery {
-  @ChoiceField(MESSAGE_STATUSES, { api: { example: 'sent' } })
+  @ChoiceField(MESSAGE_STATUSES, { api: { description: 'Only messages in this state.' } })
   status?: MessageStatus;
 
-  @IntegerField({ min: 1, api: { description: 'Messages sent (or last tried) through this provider.', example: 1 } })
+  @IntegerField({ min: 1, api: { description: 'Messages sent (or last tried) through this provider.' } })
   provider_id?: number;
 
   @field('datetime', dateTime, {
-    api: { type: String, format: 'date-time', description: 'Created at or after.', example: '2025-01-07T00:00:00Z' },
+    api: { type: String, format: 'date-time', description: 'Created at or after this time, such as `2025-01-07T00:00:00Z`.' },
   })
   created_since?: string;
 
   @field('datetime', dateTime, {
-    api: { type: String, format: 'date-time', description: 'Created before.', example: '2025-01-08T00:00:00Z' },
+    api: { type: String, format: 'date-time', description: 'Created before this time, such as `2025-01-08T00:00:00Z`.' },
   })
   created_until?: string;
 
-  @IntegerField({ min: 1, api: { example: 1 } })
+  @IntegerField({ min: 1, api: { description: 'Default 1.' } })
   page?: number;
 
-  @IntegerField({ min: 1, max: 200, api: { description: 'Default 50.', example: 50 } })
+  @IntegerField({ min: 1, max: 200, api: { description: 'Default 50.' } })
   page_size?: number;
 }

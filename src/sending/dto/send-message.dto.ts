@@ -193,3 +193,19 @@ export class SendMessageDto {
   })
   wait?: boolean;
 }
+
+/** Named request examples for Swagger UI: RFC 2606 addresses only, so Execute never mails a real person. */
+export const SEND_MESSAGE_EXAMPLES = {
+  text: { summary: 'A plain-text message', value: { to: ['alice@example.com'], subject: 'Your invoice', text: 'Hello Alice!' } },
+  'html and attachment': {
+    summary: 'HTML with a text alternative and an attachment',
+    value: {
+      to: ['alice@example.com'],
+      cc: ['accounts@example.org'],
+      subject: 'Your invoice',
+      text: 'Hello Alice! Your invoice is attached.',
+      html: '<p>Hello Alice! Your invoice is attached.</p>',
+      attachments: [{ filename: 'invoice.pdf', content: 'JVBERi0xLjQK', content_type: 'application/pdf' }],
+    },
+  },
+};
