@@ -93,6 +93,10 @@ export const envSchema = Joi.object({
   AUTH_FAILURES_PER_MINUTE: Joi.number().integer().min(0).max(100_000).default(20),
   // Issue #12: how long a successful API key lookup is trusted (0: every request reads the key); a revocation on another instance takes effect within it.
   API_KEY_CACHE_SECONDS: Joi.number().min(0).max(300).default(5),
+  // Issue #13, metrics: GET /metrics also served WITHOUT authentication on this port (0: any free one); unset: not served.
+  METRICS_PORT: Joi.number().integer().min(0).max(65535).optional(),
+  // Where METRICS_PORT listens; loopback by default, since anyone who reaches it reads the metrics.
+  METRICS_HOST: Joi.string().hostname().default('127.0.0.1'),
   // Proxies whose X-Forwarded-For is believed: addresses, CIDR ranges, or loopback / linklocal / uniquelocal.
   TRUST_PROXY: Joi.string()
     .empty('')

@@ -1,0 +1,240 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { MetricsPortServer } from '../src/metrics/metrics-port.server.js';
+import { API, startApp, type TestApp } from './support/app.js';
+import { parseExposition, scrape, Scrape } from './support/metrics.js';
+import { deactivateAllProviders, fastSendingEnv, providerFor, waitForMessage } from './support/sending.js';
+import { closedPort, smtpServers } from './support/smtp-server.js';
+
+const message = (overrides: Record<string, unknown> = {}) => ({
+  to: 'alice@example.com',
+  cc: ['carol@example.org'],
+  subject: 'Quarterly numbers for alice@example.com',
+  text: 'Plain body',
+  ...overrides,
+});
+
+describe('GET /metrics (real sends through SMTP servers on loopback)', () => {
+  let t: TestApp;
+  const servers = smtpServers();
+  const metrics = () => scrape(t.server, t.auth);
+  const send = (body: Record<string, unknown>) => request(t.server).post(`${API}/send/`).set(t.auth).send(body);
+
+  beforeAll(async () => {
+    t = await startApp({ env: fastSendingEnv({ METRICS_PORT: '0' }) });
+  });
+  beforeEach(async () => {
+    await deactivateAllProviders(t);
+  });
+  afterEach(async () => {
+    await servers.closeAll();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('should count accepted messages, attempts and finished messages, and time them, after real sends', async () => {
+    const sink = await servers.start();
+    const p = await providerFor(t, sink);
+    const before = await metrics();
+    for (let i = 0; i < 2; i++) expect((await send(message({ wait: true }))).body.status).toBe('sent');
+    const batch = await request(t.server)
+      .post(`${API}/send/batch/`)
+      .set(t.auth)
+      .send({ messages: [message(), message({ to: 'bob@example.com' }), { to: 'not an address', subject: 's', text: 't' }] });
+    expect(batch.body.accepted).toBe(2);
+    for (const r of batch.body.results.filter((x: { status: number }) => x.status === 202))
+      expect((await waitForMessage(t, r.message.id)).status).toBe('sent');
+    const after = await metrics();
+
+    const delta = (name: string, labels: Record<string, string | number> = {}) => after.count(name, labels) - before.count(name, labels);
+    expect(delta('email_messages_accepted_total')).toBe(4);
+    expect(delta('email_send_attempts_total', { provider_id: p.id, provider_type: 'smtp', outcome: 'accepted' })).toBe(4);
+    expect(delta('email_messages_finished_total', { status: 'sent' })).toBe(4);
+    expect(delta('email_messages_finished_total', { status: 'failed' })).toBe(0);
+    expect(delta('email_delivery_latency_seconds_count')).toBe(4);
+    expect(after.count('email_delivery_latency_seconds_sum') - before.count('email_delivery_latency_seconds_sum')).toBeGreaterThan(0);
+    expect(delta('email_attempt_duration_seconds_count', { provider_id: p.id })).toBe(4);
+    expect(after.value('email_attempt_duration_seconds_bucket', { provider_id: p.id, le: '+Inf' })).toBe(
+      after.value('email_attempt_duration_seconds_count', { provider_id: p.id }),
+    );
+    expect(sink.received).toHaveLength(4);
+  });
+
+  it('should count a failed message, the rejected attempt and the queue as the database holds it', async () => {
+    const sink = await servers.start({ faults: { onData: 'reject-550' } });
+    const p = await providerFor(t, sink);
+    const before = await metrics();
+    const res = await send(message({ wait: true }));
+    expect(res.body.status).toBe('failed');
+    const later = await send(message({ send_at: new Date(Date.now() + 3600_000).toISOString() }));
+    expect(later.status).toBe(202);
+    const after = await metrics();
+    expect(
+      after.count('email_messages_finished_total', { status: 'failed' }) -
+        before.count('email_messages_finished_total', { status: 'failed' }),
+    ).toBe(1);
+    expect(
+      after.count('email_send_attempts_total', { provider_id: p.id, provider_type: 'smtp', outcome: 'message_rejected' }) -
+        before.count('email_send_attempts_total', { provider_id: p.id, provider_type: 'smtp', outcome: 'message_rejected' }),
+    ).toBe(1);
+    expect(after.value('email_queue_messages', { status: 'scheduled' })).toBe(1);
+    expect(after.value('email_queue_messages', { status: 'queued' })).toBe(0);
+    expect(after.value('email_queue_messages', { status: 'sending' })).toBe(0);
+    // A scheduled message is not due before its time.
+    expect(after.value('email_queue_oldest_due_seconds')).toBe(0);
+  });
+
+  it('should count a failover from a provider whose server refuses to the next one, and both attempts', async () => {
+    const refusing = await servers.start({ faults: { onConnect: 'refuse-421' } });
+    const sink = await servers.start();
+    const primary = await providerFor(t, refusing, { priority: 1 });
+    const secondary = await providerFor(t, sink, { priority: 2 });
+    const before = await metrics();
+    const res = await send(message({ wait: true }));
+    expect(res.body.provider_id).toBe(secondary.id);
+    const after = await metrics();
+    const delta = (name: string, labels: Record<string, string | number>) => after.count(name, labels) - before.count(name, labels);
+    expect(delta('email_failovers_total', { from_provider_id: primary.id, to_provider_id: secondary.id })).toBe(1);
+    expect(delta('email_send_attempts_total', { provider_id: primary.id, provider_type: 'smtp', outcome: 'provider_failure' })).toBe(1);
+    expect(delta('email_send_attempts_total', { provider_id: secondary.id, provider_type: 'smtp', outcome: 'accepted' })).toBe(1);
+    expect(sink.received).toHaveLength(1);
+  });
+
+  it('should count health checks by outcome and show each active provider up, down or absent while unknown', async () => {
+    const sink = await servers.start();
+    const good = await providerFor(t, sink);
+    const bad = await providerFor(t, { host: '127.0.0.1', port: await closedPort() });
+    const unknown = await providerFor(t, sink);
+    const before = await metrics();
+    expect(before.value('email_provider_up', { provider_id: good.id, provider_type: 'smtp' })).toBeUndefined();
+
+    expect((await request(t.server).post(`${API}/providers/${good.id}/health_check/`).set(t.auth)).body.is_healthy).toBe(true);
+    expect((await request(t.server).post(`${API}/providers/${bad.id}/health_check/`).set(t.auth)).body.is_healthy).toBe(false);
+    const after = await metrics();
+    expect(after.count('email_health_checks_total', { provider_id: good.id, outcome: 'healthy' })).toBe(1);
+    expect(after.count('email_health_checks_total', { provider_id: bad.id, outcome: 'unhealthy' })).toBe(1);
+    expect(after.value('email_provider_up', { provider_id: good.id, provider_type: 'smtp' })).toBe(1);
+    expect(after.value('email_provider_up', { provider_id: bad.id, provider_type: 'smtp' })).toBe(0);
+    expect(after.value('email_provider_up', { provider_id: unknown.id, provider_type: 'smtp' })).toBeUndefined();
+
+    // A deactivated provider is not watched: its series goes away.
+    await request(t.server).post(`${API}/providers/${bad.id}/deactivate/`).set(t.auth).expect(200);
+    expect((await metrics()).value('email_provider_up', { provider_id: bad.id, provider_type: 'smtp' })).toBeUndefined();
+  });
+
+  it('should count sends refused by a limit and show each provider’s usage against its limits', async () => {
+    const primarySink = await servers.start();
+    const sink = await servers.start();
+    const primary = await providerFor(t, primarySink, { priority: 1, daily_limit: 1, monthly_limit: 4 });
+    const secondary = await providerFor(t, sink, { priority: 2 });
+    const before = await metrics();
+    expect((await send(message({ wait: true }))).body.provider_id).toBe(primary.id);
+    expect((await send(message({ wait: true }))).body.provider_id).toBe(secondary.id);
+    const after = await metrics();
+    expect(
+      after.count('email_rate_limited_total', { provider_id: primary.id, limit: 'day' }) -
+        before.count('email_rate_limited_total', { provider_id: primary.id, limit: 'day' }),
+    ).toBe(1);
+    expect(after.value('email_provider_usage_ratio', { provider_id: primary.id, period: 'day' })).toBe(1);
+    expect(after.value('email_provider_usage_ratio', { provider_id: primary.id, period: 'month' })).toBe(0.25);
+    // No limit, no ratio.
+    expect(after.value('email_provider_usage_ratio', { provider_id: secondary.id, period: 'day' })).toBeUndefined();
+  });
+
+  it('should count HTTP requests by route template and status, never by the raw URL', async () => {
+    const p = await providerFor(t, { host: '127.0.0.1', port: 2525 });
+    await request(t.server).get(`${API}/providers/${p.id}/`).set(t.auth).expect(200);
+    await request(t.server).get(`${API}/providers/999999/`).set(t.auth).expect(404);
+    await request(t.server).get('/no/such/path').expect(404);
+    const after = await metrics();
+    const route = '/api/email-provider/providers/:id';
+    expect(after.count('email_http_requests_total', { method: 'GET', route, status: 200 })).toBeGreaterThanOrEqual(1);
+    expect(after.count('email_http_requests_total', { method: 'GET', route, status: 404 })).toBeGreaterThanOrEqual(1);
+    expect(after.count('email_http_request_duration_seconds_count', { method: 'GET', route, status: 200 })).toBeGreaterThanOrEqual(1);
+    expect(after.count('email_http_requests_total', { method: 'GET', route: 'unmatched', status: 404 })).toBeGreaterThanOrEqual(1);
+    const routes = new Set(after.samples.filter((s) => s.name === 'email_http_requests_total').map((s) => s.labels.route));
+    for (const r of routes) expect(r).not.toMatch(/\d{2,}|no\/such/);
+  });
+
+  it('should expose Node’s process metrics and only names with the email_ prefix, and no address in any label', async () => {
+    const sink = await servers.start();
+    await providerFor(t, sink);
+    expect((await send(message({ wait: true }))).body.status).toBe('sent');
+    const all = await metrics();
+    expect(all.value('email_process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    expect(all.value('email_nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    for (const s of all.samples) {
+      expect(s.name).toMatch(/^email_/);
+      for (const v of Object.values(s.labels)) expect(v).not.toMatch(/@|example\.(com|org)|Quarterly/);
+    }
+  });
+
+  describe('access', () => {
+    const createKey = async (scopes: string[]): Promise<string> => {
+      const res = await request(t.server)
+        .post(`${API}/api-keys/`)
+        .set(t.auth)
+        .send({ name: `metrics ${scopes.join('+')}`, scopes });
+      expect(res.status).toBe(201);
+      return (res.body as { key: string }).key;
+    };
+
+    it('should answer a key with the metrics scope in the text format, outside the API prefix', async () => {
+      const key = await createKey(['metrics']);
+      const res = await request(t.server).get('/metrics').set('Authorization', `Bearer ${key}`);
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+      expect(parseExposition(res.text).some((s) => s.name === 'email_messages_accepted_total')).toBe(true);
+      expect((await request(t.server).get(`${API}/metrics/`).set('Authorization', `Bearer ${key}`)).status).toBe(404);
+    });
+
+    it('should refuse a key without the metrics scope (403) and a request without a key (401)', async () => {
+      const key = await createKey(['send', 'providers:read', 'providers:write']);
+      const forbidden = await request(t.server).get('/metrics').set('Authorization', `Bearer ${key}`);
+      expect(forbidden.status).toBe(403);
+      expect(forbidden.body).toEqual({ detail: 'You do not have permission to perform this action.' });
+      const anonymous = await request(t.server).get('/metrics');
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.body).toEqual({ detail: 'Authentication credentials were not provided.' });
+    });
+
+    it('should serve the metrics without a key on METRICS_PORT, and nothing else there', async () => {
+      const address = t.app.get(MetricsPortServer).address();
+      expect(address?.address).toBe('127.0.0.1');
+      const base = `http://127.0.0.1:${address?.port}`;
+      const res = await fetch(`${base}/metrics`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      const scraped = new Scrape(parseExposition(await res.text()));
+      expect(scraped.value('email_queue_messages', { status: 'queued' })).toBe(0);
+      expect((await fetch(`${base}/api/email-provider/providers/`)).status).toBe(404);
+      const post = await fetch(`${base}/metrics`, { method: 'POST' });
+      expect(post.status).toBe(405);
+      expect(post.headers.get('allow')).toBe('GET, HEAD');
+    });
+  });
+});
+
+describe('email_queue_oldest_due_seconds (no worker claims the messages)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startApp({ env: { ...fastSendingEnv({ SEND_WORKERS_ENABLED: 'false' }), METRICS_PORT: undefined } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('should show how long the oldest due message has waited, and the queued count, from the database', async () => {
+    const empty = await scrape(t.server, t.auth);
+    expect(empty.value('email_queue_oldest_due_seconds')).toBe(0);
+    expect(t.app.get(MetricsPortServer).address()).toBeNull();
+    for (let i = 0; i < 3; i++) expect((await request(t.server).post(`${API}/send/`).set(t.auth).send(message())).status).toBe(202);
+    await new Promise((r) => setTimeout(r, 1200));
+    const after = await scrape(t.server, t.auth);
+    expect(after.value('email_queue_messages', { status: 'queued' })).toBe(3);
+    expect(after.value('email_queue_oldest_due_seconds')).toBeGreaterThanOrEqual(1);
+    expect(after.value('email_queue_oldest_due_seconds')).toBeLessThan(30);
+  });
+});
