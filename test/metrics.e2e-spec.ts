@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
 import { MetricsPortServer } from '../src/metrics/metrics-port.server.js';
 import { API, startApp, type TestApp } from './support/app.js';
 import { parseExposition, scrape, Scrape } from './support/metrics.js';
@@ -117,6 +118,10 @@ describe('GET /metrics (real sends through SMTP servers on loopback)', () => {
     expect(after.value('email_provider_up', { provider_id: good.id, provider_type: 'smtp' })).toBe(1);
     expect(after.value('email_provider_up', { provider_id: bad.id, provider_type: 'smtp' })).toBe(0);
     expect(after.value('email_provider_up', { provider_id: unknown.id, provider_type: 'smtp' })).toBeUndefined();
+
+    // What another instance records reaches this one's scrape: the gauge is read from the database.
+    await t.app.get(DataSource).query(`UPDATE providers SET health_status = 'unhealthy' WHERE id = $1`, [good.id]);
+    expect((await metrics()).value('email_provider_up', { provider_id: good.id, provider_type: 'smtp' })).toBe(0);
 
     // A deactivated provider is not watched: its series goes away.
     await request(t.server).post(`${API}/providers/${bad.id}/deactivate/`).set(t.auth).expect(200);

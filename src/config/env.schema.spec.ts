@@ -208,6 +208,11 @@ describe(validateEnv.name, () => {
       expect(validateEnv({ METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0' })).toMatchObject({ METRICS_PORT: 9464, METRICS_HOST: '0.0.0.0' });
     });
 
+    it('should refuse METRICS_PORT equal to PORT', () => {
+      expect(() => validateEnv({ METRICS_PORT: '8000' })).toThrow(/METRICS_PORT must differ from PORT/);
+      expect(() => validateEnv({ PORT: '0', METRICS_PORT: '0' })).not.toThrow();
+    });
+
     it.each([
       ['METRICS_PORT', '70000'],
       ['METRICS_PORT', 'nine'],

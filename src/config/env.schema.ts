@@ -162,6 +162,9 @@ export function validateEnv(raw: Record<string, unknown>): Record<string, unknow
   // A body kept longer than its row would be deleted with the row anyway: almost certainly a mix-up.
   if (Number(value.MESSAGE_BODY_RETENTION_DAYS) > Number(value.MESSAGE_RETENTION_DAYS))
     throw new Error('Invalid configuration: MESSAGE_BODY_RETENTION_DAYS must be at most MESSAGE_RETENTION_DAYS');
+  // The unauthenticated metrics listener cannot share the API's port (it would fail at start with EADDRINUSE).
+  if (value.METRICS_PORT !== undefined && Number(value.METRICS_PORT) !== 0 && Number(value.METRICS_PORT) === Number(value.PORT))
+    throw new Error('Invalid configuration: METRICS_PORT must differ from PORT');
   // A full-access key that can be guessed; the message never quotes it.
   if (value.NODE_ENV === 'production' && typeof value.ADMIN_API_KEY === 'string' && weakAdminKey(value.ADMIN_API_KEY))
     throw new Error(
