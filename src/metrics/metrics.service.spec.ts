@@ -24,7 +24,11 @@ function service(): { metrics: MetricsService; registry: Registry } {
 async function values(registry: Registry, name: string): Promise<{ labels: object; value: number; metricName?: string }[]> {
   const metric = registry.getSingleMetric(name);
   if (!metric) throw new Error(`no metric ${name}`);
-  return (await metric.get()).values.map((v) => ({ labels: { ...v.labels }, value: v.value, metricName: v.metricName }));
+  return (await metric.get()).values.map((v) => ({
+    labels: { ...v.labels },
+    value: v.value,
+    metricName: (v as { metricName?: string }).metricName,
+  }));
 }
 
 describe(MetricsService.name, () => {
