@@ -60,7 +60,7 @@ export const metricProviders = [
   }),
   makeCounterProvider({
     name: METRIC.rateLimited,
-    help: 'Sends a provider could not take because of a limit (minute, day, month, or quota: the provider account’s own).',
+    help: 'Sends a provider could not take because of a limit: minute, day, month, or quota (an SES account quota).',
     labelNames: ['provider_id', 'limit'],
   }),
   makeGaugeProvider({
@@ -70,7 +70,7 @@ export const metricProviders = [
   }),
   makeGaugeProvider({
     name: METRIC.usageRatio,
-    help: 'Accepted sends in the current UTC day / month over the daily / monthly limit (active providers with a limit above 0).',
+    help: 'Sends counted against the current UTC day / month (accepted or in flight) over the daily / monthly limit (active providers with a limit above 0).',
     labelNames: ['provider_id', 'period'],
   }),
   makeCounterProvider({

@@ -44,7 +44,10 @@ export class MetricsService {
     @InjectMetric(METRIC.healthChecks) private readonly healthChecks: Counter,
     @InjectMetric(METRIC.httpRequests) private readonly httpRequests: Counter,
     @InjectMetric(METRIC.httpDuration) private readonly httpDuration: Histogram,
-  ) {}
+  ) {
+    // Both series exist from the start, so that a rate over them (failed / all) is defined before the first failure.
+    for (const status of ['sent', 'failed'] as const) this.child(`f|${status}`, () => this.finishedTotal.labels(status)).inc(0);
+  }
 
   /** Messages stored by the send routes. */
   accepted(count = 1): void {
