@@ -3,8 +3,10 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { MetricsPortServer } from '../src/metrics/metrics-port.server.js';
 import { API, startApp, type TestApp } from './support/app.js';
+import { baseDatabaseUrl, provisionDatabase, type TestDatabase } from './support/database.js';
 import { parseExposition, scrape, Scrape } from './support/metrics.js';
 import { deactivateAllProviders, fastSendingEnv, providerFor, waitForMessage } from './support/sending.js';
+import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
 import { closedPort, smtpServers } from './support/smtp-server.js';
 
 const message = (overrides: Record<string, unknown> = {}) => ({
@@ -241,5 +243,71 @@ describe('email_queue_oldest_due_seconds (no worker claims the messages)', () =>
     expect(after.value('email_queue_messages', { status: 'queued' })).toBe(3);
     expect(after.value('email_queue_oldest_due_seconds')).toBeGreaterThanOrEqual(1);
     expect(after.value('email_queue_oldest_due_seconds')).toBeLessThan(30);
+  });
+});
+
+describe('Metrics of two instances (two processes) on one PostgreSQL database', () => {
+  // Without a PostgreSQL server the database is PGlite inside one process: there is one instance.
+  if (!baseDatabaseUrl()) return;
+
+  let db: TestDatabase;
+  let a: TestApp;
+  let b: ServiceProcess;
+  const servers = smtpServers();
+  const scrapeB = async () => {
+    const res = await fetch(`${b.url}/metrics`, { headers: b.auth });
+    expect(res.status).toBe(200);
+    return new Scrape(parseExposition(await res.text()));
+  };
+
+  beforeAll(async () => {
+    db = await provisionDatabase();
+    // Explicit: startApp leaves the variables an earlier app of this file set.
+    a = await startApp({ db, env: { ...fastSendingEnv({ SEND_WORKERS_ENABLED: 'true' }), METRICS_PORT: undefined } });
+    // B takes requests only: A's workers deliver what B accepts.
+    b = await startServiceProcess({ ...db.env, ...fastSendingEnv({ SEND_WORKERS_ENABLED: 'false' }), METRICS_PORT: undefined });
+  });
+  afterAll(async () => {
+    await servers.closeAll();
+    await b?.stop('SIGTERM');
+    await a?.close();
+    await db.drop();
+  });
+
+  it('should count each message on the instance that handled it, and report the shared state alike on both', async () => {
+    const sink = await servers.start();
+    const p = await providerFor(a, sink);
+    expect((await request(a.server).post(`${API}/providers/${p.id}/health_check/`).set(a.auth)).body.is_healthy).toBe(true);
+    const [beforeA, beforeB] = [await scrape(a.server, a.auth), await scrapeB()];
+
+    expect(
+      (
+        await request(a.server)
+          .post(`${API}/send/`)
+          .set(a.auth)
+          .send(message({ wait: true }))
+      ).body.status,
+    ).toBe('sent');
+    const viaB = await fetch(`${b.url}${API}/send/`, {
+      method: 'POST',
+      headers: { ...b.auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify(message()),
+    });
+    expect(viaB.status).toBe(202);
+    expect((await waitForMessage(a, ((await viaB.json()) as { id: number }).id)).status).toBe('sent');
+
+    const [afterA, afterB] = [await scrape(a.server, a.auth), await scrapeB()];
+    const delta = (after: Scrape, before: Scrape, name: string, labels: Record<string, string | number> = {}) =>
+      after.count(name, labels) - before.count(name, labels);
+    // Counters are per instance: each accepted one message; A's workers sent both. Prometheus sums them.
+    expect(delta(afterA, beforeA, 'email_messages_accepted_total')).toBe(1);
+    expect(delta(afterB, beforeB, 'email_messages_accepted_total')).toBe(1);
+    expect(delta(afterA, beforeA, 'email_messages_finished_total', { status: 'sent' })).toBe(2);
+    expect(delta(afterB, beforeB, 'email_messages_finished_total', { status: 'sent' })).toBe(0);
+    // Gauges come from the database: B, which checked nothing and sent nothing, reports what A did.
+    expect(afterB.value('email_provider_up', { provider_id: p.id, provider_type: 'smtp' })).toBe(1);
+    for (const status of ['queued', 'scheduled', 'sending'])
+      expect(afterB.value('email_queue_messages', { status })).toBe(afterA.value('email_queue_messages', { status }));
+    expect(sink.received).toHaveLength(2);
   });
 });
