@@ -206,6 +206,17 @@ describe('GET /metrics (real sends through SMTP servers on loopback)', () => {
       expect(anonymous.body).toEqual({ detail: 'Authentication credentials were not provided.' });
     });
 
+    it('should log refused scrapes but not successful ones, which would drown the log', async () => {
+      await scrape(t.server, t.auth);
+      await request(t.server).get('/metrics').expect(401);
+      await new Promise((r) => setTimeout(r, 50));
+      const completed = t.logs.lines
+        .filter((l) => l.includes('"url":"/metrics"'))
+        .map((l) => (JSON.parse(l) as { res?: { statusCode: number } }).res?.statusCode);
+      expect(completed).toContain(401);
+      expect(completed).not.toContain(200);
+    });
+
     it('should serve the metrics without a key on METRICS_PORT, and nothing else there', async () => {
       const address = t.app.get(MetricsPortServer).address();
       expect(address?.address).toBe('127.0.0.1');
