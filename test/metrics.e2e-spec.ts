@@ -3,11 +3,12 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { MetricsPortServer } from '../src/metrics/metrics-port.server.js';
 import { API, startApp, type TestApp } from './support/app.js';
-import { baseDatabaseUrl, provisionDatabase, type TestDatabase } from './support/database.js';
+import { baseDatabaseUrl, provisionDatabase, provisionServerDatabase, type TestDatabase } from './support/database.js';
 import { parseExposition, scrape, Scrape } from './support/metrics.js';
 import { deactivateAllProviders, fastSendingEnv, providerFor, waitForMessage } from './support/sending.js';
 import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
 import { closedPort, smtpServers } from './support/smtp-server.js';
+import { TcpProxy } from './support/tcp-proxy.js';
 
 const message = (overrides: Record<string, unknown> = {}) => ({
   to: 'alice@example.com',
@@ -320,5 +321,52 @@ describe('Metrics of two instances (two processes) on one PostgreSQL database', 
     for (const status of ['queued', 'scheduled', 'sending'])
       expect(afterB.value('email_queue_messages', { status })).toBe(afterA.value('email_queue_messages', { status }));
     expect(sink.received).toHaveLength(2);
+  });
+});
+
+/** Through a proxy that plays a stopped PostgreSQL server (needs a server, so it runs in both CI modes, as database-faults does). */
+describe('GET /metrics while the database does not answer', () => {
+  let db: TestDatabase;
+  let proxy: TcpProxy;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    db = await provisionServerDatabase();
+    const url = new URL(db.env.DATABASE_URL as string);
+    proxy = await TcpProxy.start({ host: url.hostname, port: Number(url.port || 5432) });
+    url.hostname = '127.0.0.1';
+    url.port = String(proxy.port);
+    t = await startApp({
+      db,
+      env: fastSendingEnv({
+        DATABASE_URL: url.toString(),
+        DATABASE_CONNECT_TIMEOUT_MS: '1000',
+        SEND_WORKERS_ENABLED: 'false',
+        METRICS_PORT: '0',
+      }),
+    });
+  });
+  afterAll(async () => {
+    await proxy?.resume();
+    await t?.close();
+    await proxy?.close();
+    await db?.drop();
+  });
+
+  it('should fail the scrape with 503 in the contract shape (not stale numbers, not 500), then serve again', async () => {
+    const base = `http://127.0.0.1:${t.app.get(MetricsPortServer).address()?.port}`;
+    await proxy.refuse();
+    const down = await request(t.server).get('/metrics').set(t.auth);
+    expect({ status: down.status, body: down.body as unknown }).toEqual({ status: 503, body: { detail: expect.any(String) } });
+    const unauthenticated = await fetch(`${base}/metrics`);
+    expect(unauthenticated.status).toBe(503);
+    expect(await unauthenticated.json()).toEqual({ detail: expect.any(String) });
+    await proxy.resume();
+    const deadline = Date.now() + 10_000;
+    let status = 0;
+    while ((status = (await request(t.server).get('/metrics').set(t.auth)).status) !== 200 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(status).toBe(200);
+    expect((await fetch(`${base}/metrics`)).status).toBe(200);
   });
 });
