@@ -15,11 +15,11 @@ export function limitLabel(kind: LimitKind): LimitLabel {
   return kind === 'ses_rate' || kind === 'ses_24h' ? 'quota' : kind;
 }
 
-/** What a labelled child offers; children are looked up once per label set and kept. */
-interface Incrementable {
+/** What labelled children offer; each is looked up once per label set and kept. */
+interface CounterChild {
   inc(value?: number): void;
 }
-interface Observable {
+interface HistogramChild {
   observe(value: number): void;
 }
 
@@ -31,7 +31,8 @@ interface Observable {
  */
 @Injectable()
 export class MetricsService {
-  private readonly children = new Map<string, Incrementable & Partial<Observable>>();
+  private readonly counters = new Map<string, CounterChild>();
+  private readonly histograms = new Map<string, HistogramChild>();
 
   constructor(
     @InjectMetric(METRIC.accepted) private readonly acceptedTotal: Counter,
@@ -46,7 +47,7 @@ export class MetricsService {
     @InjectMetric(METRIC.httpDuration) private readonly httpDuration: Histogram,
   ) {
     // Both series exist from the start, so that a rate over them (failed / all) is defined before the first failure.
-    for (const status of ['sent', 'failed'] as const) this.child(`f|${status}`, () => this.finishedTotal.labels(status)).inc(0);
+    for (const status of ['sent', 'failed'] as const) this.counter(`f|${status}`, () => this.finishedTotal.labels(status)).inc(0);
   }
 
   /** Messages stored by the send routes. */
@@ -55,41 +56,44 @@ export class MetricsService {
   }
 
   attempted(providerId: number, providerType: string, outcome: AttemptOutcome, seconds: number): void {
-    this.child(`a|${providerId}|${providerType}|${outcome}`, () => this.attempts.labels(String(providerId), providerType, outcome)).inc();
-    this.child(`d|${providerId}`, () => this.attemptDuration.labels(String(providerId))).observe!(seconds);
+    this.counter(`a|${providerId}|${providerType}|${outcome}`, () => this.attempts.labels(String(providerId), providerType, outcome)).inc();
+    this.histogram(`d|${providerId}`, () => this.attemptDuration.labels(String(providerId))).observe(seconds);
   }
 
   /** A message's final status, written by this instance; `latencySeconds` for a sent one. */
   finished(status: 'sent' | 'failed', latencySeconds?: number): void {
-    this.child(`f|${status}`, () => this.finishedTotal.labels(status)).inc();
+    this.counter(`f|${status}`, () => this.finishedTotal.labels(status)).inc();
     if (status === 'sent' && latencySeconds !== undefined) this.latency.observe(Math.max(0, latencySeconds));
   }
 
   failedOver(fromProviderId: number, toProviderId: number): void {
-    this.child(`o|${fromProviderId}|${toProviderId}`, () => this.failovers.labels(String(fromProviderId), String(toProviderId))).inc();
+    this.counter(`o|${fromProviderId}|${toProviderId}`, () => this.failovers.labels(String(fromProviderId), String(toProviderId))).inc();
   }
 
   rateLimited(providerId: number, limit: LimitLabel): void {
-    this.child(`r|${providerId}|${limit}`, () => this.rateLimitedTotal.labels(String(providerId), limit)).inc();
+    this.counter(`r|${providerId}|${limit}`, () => this.rateLimitedTotal.labels(String(providerId), limit)).inc();
   }
 
   healthChecked(providerId: number, outcome: CheckOutcomeLabel): void {
-    this.child(`h|${providerId}|${outcome}`, () => this.healthChecks.labels(String(providerId), outcome)).inc();
+    this.counter(`h|${providerId}|${outcome}`, () => this.healthChecks.labels(String(providerId), outcome)).inc();
   }
 
-  /** `route` is a template (`/api/email-provider/providers/:id/`) or `unmatched`, never the raw URL. */
+  /** `route` is a template (`/api/email-provider/providers/:id`) or `unmatched`, never the raw URL. */
   httpRequest(method: string, route: string, status: number, seconds: number): void {
     const key = `${method} ${route} ${status}`;
-    this.child(`q|${key}`, () => this.httpRequests.labels(method, route, String(status))).inc();
-    this.child(`t|${key}`, () => this.httpDuration.labels(method, route, String(status))).observe!(seconds);
+    this.counter(`q|${key}`, () => this.httpRequests.labels(method, route, String(status))).inc();
+    this.histogram(`t|${key}`, () => this.httpDuration.labels(method, route, String(status))).observe(seconds);
   }
 
-  private child(key: string, make: () => Incrementable | Observable): Incrementable & Partial<Observable> {
-    let child = this.children.get(key);
-    if (!child) {
-      child = make() as Incrementable & Partial<Observable>;
-      this.children.set(key, child);
-    }
+  private counter(key: string, make: () => CounterChild): CounterChild {
+    let child = this.counters.get(key);
+    if (!child) this.counters.set(key, (child = make()));
+    return child;
+  }
+
+  private histogram(key: string, make: () => HistogramChild): HistogramChild {
+    let child = this.histograms.get(key);
+    if (!child) this.histograms.set(key, (child = make()));
     return child;
   }
 }
