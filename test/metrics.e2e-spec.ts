@@ -5,7 +5,8 @@ import { MetricsPortServer } from '../src/metrics/metrics-port.server.js';
 import { API, startApp, type TestApp } from './support/app.js';
 import { baseDatabaseUrl, provisionDatabase, provisionServerDatabase, type TestDatabase } from './support/database.js';
 import { parseExposition, scrape, Scrape } from './support/metrics.js';
-import { deactivateAllProviders, fastSendingEnv, providerFor, waitForMessage } from './support/sending.js';
+import { deactivateAllProviders, fastSendingEnv, providerFor, sesProviderFor, waitForMessage } from './support/sending.js';
+import { SesEmulator, sesAccount } from './support/ses-emulator.js';
 import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
 import { closedPort, smtpServers } from './support/smtp-server.js';
 import { TcpProxy } from './support/tcp-proxy.js';
@@ -368,5 +369,44 @@ describe('GET /metrics while the database does not answer', () => {
       await new Promise((r) => setTimeout(r, 100));
     expect(status).toBe(200);
     expect((await fetch(`${base}/metrics`)).status).toBe(200);
+  });
+});
+
+describe('Metrics of an Amazon SES provider (the aws-ses-v2-local emulator)', () => {
+  let t: TestApp;
+  let ses: SesEmulator;
+  const servers = smtpServers();
+
+  beforeAll(async () => {
+    ses = await SesEmulator.start();
+    t = await startApp({ env: { ...fastSendingEnv({ SEND_WORKERS_ENABLED: 'true', ...ses.env() }), METRICS_PORT: undefined } });
+  });
+  afterAll(async () => {
+    await servers.closeAll();
+    await t.close();
+    await ses.close();
+    delete process.env.AWS_ENDPOINT_URL_SESV2;
+  });
+
+  it('should label its attempts and health aws_ses, and count a send its account quota refused as limit "quota"', async () => {
+    ses.setAccount(sesAccount({ SendQuota: { Max24HourSend: 1, MaxSendRate: 10, SentLast24Hours: 0 } }));
+    const p = await sesProviderFor(t, { aws_secret_access_key: 'Ses-Secret-Key/0123456789abcdefEXAMPLE', priority: 1 });
+    expect((await request(t.server).post(`${API}/providers/${p.id}/health_check/`).set(t.auth)).body.is_healthy).toBe(true);
+    const sink = await servers.start();
+    const fallback = await providerFor(t, sink, { priority: 2 });
+    const send = () =>
+      request(t.server)
+        .post(`${API}/send/`)
+        .set(t.auth)
+        .send(message({ wait: true }));
+
+    expect((await send()).body.provider_id).toBe(p.id);
+    expect((await send()).body.provider_id).toBe(fallback.id);
+    const after = await scrape(t.server, t.auth);
+    expect(after.count('email_send_attempts_total', { provider_id: p.id, provider_type: 'aws_ses', outcome: 'accepted' })).toBe(1);
+    expect(after.count('email_rate_limited_total', { provider_id: p.id, limit: 'quota' })).toBe(1);
+    expect(after.count('email_health_checks_total', { provider_id: p.id, outcome: 'healthy' })).toBe(1);
+    expect(after.value('email_provider_up', { provider_id: p.id, provider_type: 'aws_ses' })).toBe(1);
+    expect(ses.sent).toHaveLength(1);
   });
 });
