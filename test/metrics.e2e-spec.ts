@@ -117,8 +117,10 @@ describe('GET /metrics (real sends through SMTP servers on loopback)', () => {
     expect((await request(t.server).post(`${API}/providers/${good.id}/health_check/`).set(t.auth)).body.is_healthy).toBe(true);
     expect((await request(t.server).post(`${API}/providers/${bad.id}/health_check/`).set(t.auth)).body.is_healthy).toBe(false);
     const after = await metrics();
-    expect(after.count('email_health_checks_total', { provider_id: good.id, outcome: 'healthy' })).toBe(1);
-    expect(after.count('email_health_checks_total', { provider_id: bad.id, outcome: 'unhealthy' })).toBe(1);
+    const checks = (scraped: Scrape, id: number, outcome: string) =>
+      scraped.count('email_health_checks_total', { provider_id: id, outcome });
+    expect(checks(after, good.id, 'healthy') - checks(before, good.id, 'healthy')).toBe(1);
+    expect(checks(after, bad.id, 'unhealthy') - checks(before, bad.id, 'unhealthy')).toBe(1);
     expect(after.value('email_provider_up', { provider_id: good.id, provider_type: 'smtp' })).toBe(1);
     expect(after.value('email_provider_up', { provider_id: bad.id, provider_type: 'smtp' })).toBe(0);
     expect(after.value('email_provider_up', { provider_id: unknown.id, provider_type: 'smtp' })).toBeUndefined();
@@ -389,6 +391,8 @@ describe('Metrics of an Amazon SES provider (the aws-ses-v2-local emulator)', ()
   });
 
   it('should label its attempts and health aws_ses, and count a send its account quota refused as limit "quota"', async () => {
+    // Counters live in the process's registry, which the other apps of this file (other databases, the same ids) share.
+    const before = await scrape(t.server, t.auth);
     ses.setAccount(sesAccount({ SendQuota: { Max24HourSend: 1, MaxSendRate: 10, SentLast24Hours: 0 } }));
     const p = await sesProviderFor(t, { aws_secret_access_key: 'Ses-Secret-Key/0123456789abcdefEXAMPLE', priority: 1 });
     expect((await request(t.server).post(`${API}/providers/${p.id}/health_check/`).set(t.auth)).body.is_healthy).toBe(true);
@@ -403,9 +407,10 @@ describe('Metrics of an Amazon SES provider (the aws-ses-v2-local emulator)', ()
     expect((await send()).body.provider_id).toBe(p.id);
     expect((await send()).body.provider_id).toBe(fallback.id);
     const after = await scrape(t.server, t.auth);
-    expect(after.count('email_send_attempts_total', { provider_id: p.id, provider_type: 'aws_ses', outcome: 'accepted' })).toBe(1);
-    expect(after.count('email_rate_limited_total', { provider_id: p.id, limit: 'quota' })).toBe(1);
-    expect(after.count('email_health_checks_total', { provider_id: p.id, outcome: 'healthy' })).toBe(1);
+    const delta = (name: string, labels: Record<string, string | number>) => after.count(name, labels) - before.count(name, labels);
+    expect(delta('email_send_attempts_total', { provider_id: p.id, provider_type: 'aws_ses', outcome: 'accepted' })).toBe(1);
+    expect(delta('email_rate_limited_total', { provider_id: p.id, limit: 'quota' })).toBe(1);
+    expect(delta('email_health_checks_total', { provider_id: p.id, outcome: 'healthy' })).toBe(1);
     expect(after.value('email_provider_up', { provider_id: p.id, provider_type: 'aws_ses' })).toBe(1);
     expect(ses.sent).toHaveLength(1);
   });
