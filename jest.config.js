@@ -25,7 +25,9 @@ const transform = {
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  transform,
+  transform: { ...transform, 'node_modules/@willsoto/nestjs-prometheus/.+\\.js$': '<rootDir>/test/support/nest-common-for-cjs.cjs' },
+  transformIgnorePatterns: ['/node_modules/(?!@willsoto/nestjs-prometheus/)'],
+  setupFiles: ['<rootDir>/test/support/nest-common-global.ts'],
   testEnvironment: 'node',
 };
 

@@ -10,13 +10,24 @@ import { LoggingModule } from './common/logging/logging.module.js';
 import { AppConfig } from './config/app-config.js';
 import { AppConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { HealthModule } from './health/health.module.js';
 import { ProvidersModule } from './providers/providers.module.js';
 import { RetentionModule } from './retention/retention.module.js';
 import { SendingModule } from './sending/sending.module.js';
 
 @Module({
-  imports: [AppConfigModule, LoggingModule, DatabaseModule, ApiKeysModule, ProvidersModule, SendingModule, HealthModule, RetentionModule],
+  imports: [
+    AppConfigModule,
+    LoggingModule,
+    DatabaseModule,
+    MetricsModule,
+    ApiKeysModule,
+    ProvidersModule,
+    SendingModule,
+    HealthModule,
+    RetentionModule,
+  ],
   providers: [
     {
       provide: AuthFailureThrottle,

@@ -5,6 +5,8 @@ import helmet from 'helmet';
 import { AppConfig } from './config/app-config.js';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { httpMetrics } from './metrics/http-metrics.middleware.js';
+import { MetricsService } from './metrics/metrics.service.js';
 import { createValidationPipe } from './common/validation/validation.pipe.js';
 
 export const API_PREFIX = 'api/email-provider';
@@ -93,10 +95,13 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
     exclude: [
       { path: 'health/live', method: RequestMethod.GET },
       { path: 'health/ready', method: RequestMethod.GET },
+      { path: 'metrics', method: RequestMethod.GET },
     ],
   });
   app.useGlobalPipes(createValidationPipe());
   const config = app.get(AppConfig);
+  // Before anything that may answer, so that refused bodies and missing routes are counted too.
+  app.use(httpMetrics(app.get(MetricsService)));
   // First, so that every response carries the headers, body parser errors included.
   useSecurityHeaders(app);
   if (config.corsOrigins.length) app.enableCors(corsOptions(config.corsOrigins));

@@ -205,7 +205,7 @@ describe('CLI: credentials:rotate, providers:import, credentials:django-key, cre
     const unknown = await create(['--name', 'too-much', '--scopes', 'send,root']);
     expect(unknown.code).toBe(1);
     expect(unknown.stdout).toBe('');
-    expect(unknown.stderr).toContain('--scopes: "root" is not a known scope; known scopes: providers:read, providers:write, send, admin');
+    expect(unknown.stderr).toContain('--scopes: "root" is not a known scope; known scopes: providers:read, providers:write, send, metrics, admin');
     const missing = await create(['--name', 'no-scopes']);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain("required option '--scopes <scopes>' not specified");

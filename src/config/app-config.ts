@@ -51,6 +51,12 @@ export interface RetentionConfig {
   intervalSeconds: number;
 }
 
+/** METRICS_PORT (undefined: no listener without authentication) and the address it binds. */
+export interface MetricsConfig {
+  port: number | undefined;
+  host: string;
+}
+
 /** Typed, read-only view of the validated environment; the only reader of configuration. */
 @Injectable()
 export class AppConfig {
@@ -148,6 +154,10 @@ export class AppConfig {
       batchSize: this.get('MESSAGE_RETENTION_BATCH_SIZE'),
       intervalSeconds: this.get('MESSAGE_RETENTION_INTERVAL_SECONDS'),
     };
+  }
+
+  get metrics(): MetricsConfig {
+    return { port: this.get<number | undefined>('METRICS_PORT'), host: this.get('METRICS_HOST') };
   }
 
   /** The JSON body limit of POST /send/: the attachments (base64 grows them by a third) plus room for the rest. */

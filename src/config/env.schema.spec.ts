@@ -199,4 +199,28 @@ describe(validateEnv.name, () => {
       expect(caught(() => validateEnv({ [name]: value })).message).toContain(name);
     });
   });
+
+  describe('metrics (issue #13)', () => {
+    it('should serve no unauthenticated metrics port by default, and bind one to loopback when set', () => {
+      const defaults = validateEnv({});
+      expect(defaults.METRICS_PORT).toBeUndefined();
+      expect(defaults.METRICS_HOST).toBe('127.0.0.1');
+      expect(validateEnv({ METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0' })).toMatchObject({ METRICS_PORT: 9464, METRICS_HOST: '0.0.0.0' });
+    });
+
+    it('should refuse METRICS_PORT equal to PORT', () => {
+      expect(() => validateEnv({ METRICS_PORT: '8000' })).toThrow(/METRICS_PORT must differ from PORT/);
+      expect(() => validateEnv({ PORT: '0', METRICS_PORT: '0' })).not.toThrow();
+    });
+
+    it.each([
+      ['METRICS_PORT', '70000'],
+      ['METRICS_PORT', 'nine'],
+      ['METRICS_PORT', '-1'],
+      ['METRICS_HOST', 'not a host'],
+      ['METRICS_HOST', 'http://10.0.0.1'],
+    ])('should throw naming %s when it is %j', (name, value) => {
+      expect(caught(() => validateEnv({ [name]: value })).message).toContain(name);
+    });
+  });
 });

@@ -93,6 +93,10 @@ export const envSchema = Joi.object({
   AUTH_FAILURES_PER_MINUTE: Joi.number().integer().min(0).max(100_000).default(20),
   // Issue #12: how long a successful API key lookup is trusted (0: every request reads the key); a revocation on another instance takes effect within it.
   API_KEY_CACHE_SECONDS: Joi.number().min(0).max(300).default(5),
+  // Issue #13, metrics: GET /metrics also served WITHOUT authentication on this port (0: any free one); unset: not served.
+  METRICS_PORT: Joi.number().integer().min(0).max(65535).optional(),
+  // Where METRICS_PORT listens; loopback by default, since anyone who reaches it reads the metrics.
+  METRICS_HOST: Joi.string().hostname().default('127.0.0.1'),
   // Proxies whose X-Forwarded-For is believed: addresses, CIDR ranges, or loopback / linklocal / uniquelocal.
   TRUST_PROXY: Joi.string()
     .empty('')
@@ -158,6 +162,9 @@ export function validateEnv(raw: Record<string, unknown>): Record<string, unknow
   // A body kept longer than its row would be deleted with the row anyway: almost certainly a mix-up.
   if (Number(value.MESSAGE_BODY_RETENTION_DAYS) > Number(value.MESSAGE_RETENTION_DAYS))
     throw new Error('Invalid configuration: MESSAGE_BODY_RETENTION_DAYS must be at most MESSAGE_RETENTION_DAYS');
+  // The unauthenticated metrics listener cannot share the API's port (it would fail at start with EADDRINUSE).
+  if (value.METRICS_PORT !== undefined && Number(value.METRICS_PORT) !== 0 && Number(value.METRICS_PORT) === Number(value.PORT))
+    throw new Error('Invalid configuration: METRICS_PORT must differ from PORT');
   // A full-access key that can be guessed; the message never quotes it.
   if (value.NODE_ENV === 'production' && typeof value.ADMIN_API_KEY === 'string' && weakAdminKey(value.ADMIN_API_KEY))
     throw new Error(

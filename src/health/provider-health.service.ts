@@ -7,6 +7,7 @@ import type { SendingProvider } from '../providers/sending-provider.js';
 import { CLOCK, type Clock } from '../rate-limit/clock.js';
 import { HealthChecksRepository, type HealthCheckRow } from './health-checks.repository.js';
 import type { CheckOutcome } from '../provider-types/check-outcome.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { ProviderTypeRegistry } from '../provider-types/provider-type.registry.js';
 
 /**
@@ -41,6 +42,7 @@ export class ProviderHealthService {
     private readonly providers: ProvidersService,
     private readonly checks: HealthChecksRepository,
     private readonly types: ProviderTypeRegistry,
+    private readonly metrics: MetricsService,
     @Inject(CLOCK) private readonly clock: Clock,
     config: AppConfig,
   ) {
@@ -130,7 +132,14 @@ export class ProviderHealthService {
 
   private async checkAndRecord(provider: SendingProvider, trigger: 'scheduled' | 'manual'): Promise<{ outcome: CheckOutcome; at: Date }> {
     const at = this.clock.now();
-    const outcome = await this.types.of(provider.providerType).check(provider, await this.providers.secretFor(provider));
+    let outcome: CheckOutcome;
+    try {
+      outcome = await this.types.of(provider.providerType).check(provider, await this.providers.secretFor(provider));
+    } catch (err) {
+      this.metrics.healthChecked(provider.id, 'error');
+      throw err;
+    }
+    this.metrics.healthChecked(provider.id, outcome.healthy ? 'healthy' : 'unhealthy');
     const error = outcome.healthy
       ? null
       : [outcome.errorCode, outcome.smtpCode, outcome.reply]

@@ -6,6 +6,7 @@ import { SendingOrderCache } from '../providers/sending-order.cache.js';
 import type { SendingProvider } from '../providers/sending-provider.js';
 import { CLOCK, type Clock } from '../rate-limit/clock.js';
 import { RateLimitService } from '../rate-limit/rate-limit.service.js';
+import { limitLabel, MetricsService, type AttemptOutcome } from '../metrics/metrics.service.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { leaseOf, type Finish, type Lease, type MessageRow, type NewAttempt } from './message.types.js';
 import { MessagesRepository } from './messages.repository.js';
@@ -48,6 +49,7 @@ export class DeliveryService {
     private readonly transports: TransportCache,
     private readonly health: ProviderHealthService,
     private readonly leases: LeaseKeeper,
+    private readonly metrics: MetricsService,
     @Inject(CLOCK) private readonly clock: Clock,
     config: AppConfig,
   ) {
@@ -74,8 +76,11 @@ export class DeliveryService {
     const candidates = await this.candidates(message, providersVersion);
     const reservations: Outcome['reservations'] = [];
     const attempts: NewAttempt[] = [];
-    const finish = (f: Finish, providerId: number | null) =>
-      this.outcomes.write({ lease, finish: f, reservations, attempts, providerId });
+    const finish = async (f: Finish, providerId: number | null) => {
+      // Counted once the final write won: a lost claim's result is not this instance's to count.
+      if ((await this.outcomes.write({ lease, finish: f, reservations, attempts, providerId })) && f.status !== 'queued')
+        this.metrics.finished(f.status, f.status === 'sent' ? this.latencyOf(message) : undefined);
+    };
     let lastError: string | null = candidates.length ? null : 'no active provider can take the message now';
     let notBefore: Date | null = null;
     let hint: number | null = null;
@@ -87,6 +92,7 @@ export class DeliveryService {
       const reserved = await this.rateLimits.reserve(provider.id);
       if (!reserved.granted) {
         lastError = `provider ${provider.name} is at its ${reserved.refusedBy} limit`;
+        if (reserved.refusedBy !== 'missing') this.metrics.rateLimited(provider.id, limitLabel(reserved.refusedBy));
         if (reserved.notBefore && (!notBefore || reserved.notBefore < notBefore)) notBefore = reserved.notBefore;
         continue;
       }
@@ -106,7 +112,10 @@ export class DeliveryService {
       }
       const { failure } = result;
       if (failure.kind === 'message') {
-        await finish({ status: 'failed', providerId: provider.id, error: `rejected by ${provider.name}: ${describeFailure(failure)}` }, provider.id);
+        await finish(
+          { status: 'failed', providerId: provider.id, error: `rejected by ${provider.name}: ${describeFailure(failure)}` },
+          provider.id,
+        );
         return;
       }
       if (failure.kind === 'uncertain') {
@@ -201,18 +210,20 @@ export class DeliveryService {
     } catch (err) {
       this.failures.error(err, 'could not record a send outcome on the provider', { messageId: message.id, providerId: provider.id });
     }
+    const outcome: AttemptOutcome = result.ok
+      ? 'accepted'
+      : result.failure.kind === 'message'
+        ? 'message_rejected'
+        : result.failure.kind === 'uncertain'
+          ? 'uncertain'
+          : 'provider_failure';
+    this.metrics.attempted(provider.id, provider.providerType, outcome, result.ms / 1000);
     const record: NewAttempt = {
       message_id: message.id,
       provider_id: provider.id,
       started_at: startedAt,
       response_time_ms: result.ms,
-      outcome: result.ok
-        ? 'accepted'
-        : result.failure.kind === 'message'
-          ? 'message_rejected'
-          : result.failure.kind === 'uncertain'
-            ? 'uncertain'
-            : 'provider_failure',
+      outcome,
       smtp_code: result.ok ? null : result.failure.responseCode,
       smtp_reply: result.ok ? result.delivered.reply : result.failure.reply,
       error_code: result.ok ? null : result.failure.code,
@@ -242,7 +253,14 @@ export class DeliveryService {
       { messageId: message.id, fromProviderId: from.id, fromProvider: from.name, toProviderId: to.id, toProvider: to.name, reason },
       `failover from ${from.name} to ${to.name}`,
     );
+    this.metrics.failedOver(from.id, to.id);
     void this.messages.recordFailover(from.id, to.id).catch((err: unknown) => this.failures.error(err, 'could not count a failover'));
+  }
+
+  /** Seconds from when the message was due (accepted, or its send_at) until now, when a provider took it. */
+  private latencyOf(message: MessageRow): number {
+    const due = message.send_at && message.send_at > message.created_at ? message.send_at : message.created_at;
+    return (this.clock.now().getTime() - due.getTime()) / 1000;
   }
 
   /** Exponential backoff with jitter, never before a limit allows or a server's hint says. */

@@ -25,6 +25,7 @@ import { LeaseKeeper } from './lease-keeper.js';
 import { ProviderTypeRegistry } from '../provider-types/provider-type.registry.js';
 import { describeFailure } from '../provider-types/send-failure.js';
 import { SendWorker } from './send-worker.js';
+import { limitLabel, MetricsService } from '../metrics/metrics.service.js';
 
 export type SendOutcome = { message: MessageResponseDto; created: boolean };
 
@@ -54,6 +55,7 @@ export class SendingService {
     private readonly worker: SendWorker,
     private readonly leases: LeaseKeeper,
     private readonly types: ProviderTypeRegistry,
+    private readonly metrics: MetricsService,
     @Inject(CLOCK) private readonly clock: Clock,
     config: AppConfig,
   ) {
@@ -80,6 +82,7 @@ export class SendingService {
       { messageId: row.id, recipients: dto.to.length + (dto.cc?.length ?? 0) + (dto.bcc?.length ?? 0), status: row.status },
       'message accepted',
     );
+    this.metrics.accepted();
     if (!draft.scheduled) this.worker.wake();
     return { message: this.map(row), created: true };
   }
@@ -123,6 +126,7 @@ export class SendingService {
       }
     });
     const accepted = results.filter((r) => r.status === 202).length;
+    this.metrics.accepted(accepted);
     if (drafts.some((d, i) => !d.scheduled && 'row' in outcomes[i] && outcomes[i].row)) this.worker.wake();
     this.logger.log({ count: items.length, accepted, refused: results.length - accepted }, 'batch accepted');
     return { count: items.length, accepted, results };
@@ -217,6 +221,7 @@ export class SendingService {
     if (!provider) throw AppError.notFound();
     const reserved = await this.rateLimits.tryReserve(provider.id);
     if (!reserved.granted) {
+      if (reserved.refusedBy !== 'missing') this.metrics.rateLimited(provider.id, limitLabel(reserved.refusedBy));
       const retryAfter = reserved.notBefore
         ? Math.max(1, Math.ceil((reserved.notBefore.getTime() - this.clock.now().getTime()) / 1000))
         : null;

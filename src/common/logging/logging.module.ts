@@ -30,6 +30,8 @@ export const REDACT_PATHS = [
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
+const METRICS_PATH = /^\/metrics\/?(\?|$)/;
+
 @Global()
 @Module({
   imports: [
@@ -51,8 +53,15 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
             res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
           },
           // A 503 (the database is down) is expected and its cause logged, throttled, by the exception filter.
-          customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
-            err || (res.statusCode >= 500 && res.statusCode !== 503) ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+          // A scrape every few seconds would drown the log: successful ones are not logged, refused ones are.
+          customLogLevel: (req: IncomingMessage, res: ServerResponse, err?: Error) =>
+            err || (res.statusCode >= 500 && res.statusCode !== 503)
+              ? 'error'
+              : res.statusCode >= 400
+                ? 'warn'
+                : res.statusCode === 200 && METRICS_PATH.test(req.url ?? '')
+                  ? 'silent'
+                  : 'info',
           // For a 5xx pino-http makes up an Error whose stack, its own, would repeat on every such
           // request; the status says as much, and the exception filter logs the real cause.
           customErrorObject: (_req: IncomingMessage, _res: ServerResponse, _err: Error, val: Record<string, unknown>) => {
