@@ -1,13 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { DataSource } from 'typeorm';
 import { databaseUnavailability, DatabaseUnavailableError } from '../src/common/errors/database-unavailable.js';
 import { dataSourceOptions } from '../src/database/data-source-options.js';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { prepared } from '../src/database/pg-driver.js';
-import { baseDatabaseUrl, provisionServerDatabase, type TestDatabase } from './support/database.js';
+import { provisionDatabase } from './support/database.js';
 
 /**
  * Statements marked with `prepared()` are prepared once per connection and run by name, through
@@ -32,14 +29,12 @@ describe('Prepared statements (on the database this run uses)', () => {
     ((await ds.query(`SELECT name FROM pg_prepared_statements ORDER BY name`)) as { name: string }[]).map((r) => r.name);
 
   beforeAll(async () => {
-    let db: TestDatabase | null = null;
+    // A database of its own: a new one on the server, or a copy of the migrated PGlite template.
+    const db = await provisionDatabase();
     let embedded: Awaited<ReturnType<typeof startEmbeddedPostgres>> | null = null;
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ept-prepared-'));
-    if (baseDatabaseUrl()) {
-      db = await provisionServerDatabase();
-      ds = new DataSource(dataSourceOptions({ url: db.env.DATABASE_URL as string }, 1));
-    } else {
-      embedded = await startEmbeddedPostgres(dir, 1);
+    if (db.server) ds = new DataSource(dataSourceOptions({ url: db.env.DATABASE_URL as string }, 1));
+    else {
+      embedded = await startEmbeddedPostgres(db.env.DATA_DIR as string, 1);
       ds = new DataSource(dataSourceOptions(embedded.connection, 1));
     }
     await ds.initialize();
@@ -48,8 +43,7 @@ describe('Prepared statements (on the database this run uses)', () => {
     cleanup = async () => {
       await ds.destroy();
       await embedded?.stop();
-      await db?.drop();
-      fs.rmSync(dir, { recursive: true, force: true });
+      await db.drop();
     };
   });
   afterAll(async () => cleanup?.());
