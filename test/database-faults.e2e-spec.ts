@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { API, startApp, type TestApp } from './support/app.js';
-import { provisionServerDatabase, type TestDatabase } from './support/database.js';
+import type { TestDatabase } from './support/database.js';
 import { fastSendingEnv, providerFor, waitForMessage } from './support/sending.js';
 import { smtpServers, type TestSmtpServer } from './support/smtp-server.js';
-import { TcpProxy } from './support/tcp-proxy.js';
+import { proxiedServerDatabase, TcpProxy } from './support/tcp-proxy.js';
 
 const CONNECT_TIMEOUT_MS = 1000;
 const QUERY_TIMEOUT_MS = 1500;
@@ -29,13 +29,11 @@ describe('Database faults: bounded 503 answers, throttled logs, recovery without
   const servers = smtpServers();
 
   beforeAll(async () => {
-    db = await provisionServerDatabase();
-    const url = new URL(db.env.DATABASE_URL as string);
-    proxy = await TcpProxy.start({ host: url.hostname, port: Number(url.port || 5432) });
-    url.hostname = '127.0.0.1';
-    url.port = String(proxy.port);
+    const proxied = await proxiedServerDatabase();
+    ({ db, proxy } = proxied);
+    const url = proxied.url;
     const env = fastSendingEnv({
-      DATABASE_URL: url.toString(),
+      DATABASE_URL: url,
       DATABASE_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
       DATABASE_STATEMENT_TIMEOUT_MS: '1000',
       DATABASE_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS),

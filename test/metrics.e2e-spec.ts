@@ -3,13 +3,13 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { MetricsPortServer } from '../src/metrics/metrics-port.server.js';
 import { API, startApp, type TestApp } from './support/app.js';
-import { baseDatabaseUrl, provisionDatabase, provisionServerDatabase, type TestDatabase } from './support/database.js';
+import { baseDatabaseUrl, provisionDatabase, type TestDatabase } from './support/database.js';
 import { parseExposition, scrape, Scrape } from './support/metrics.js';
 import { deactivateAllProviders, fastSendingEnv, providerFor, sesProviderFor, waitForMessage } from './support/sending.js';
 import { SesEmulator, sesAccount } from './support/ses-emulator.js';
 import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
 import { closedPort, smtpServers } from './support/smtp-server.js';
-import { TcpProxy } from './support/tcp-proxy.js';
+import { proxiedServerDatabase, TcpProxy } from './support/tcp-proxy.js';
 
 const message = (overrides: Record<string, unknown> = {}) => ({
   to: 'alice@example.com',
@@ -334,15 +334,13 @@ describe('GET /metrics while the database does not answer', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    db = await provisionServerDatabase();
-    const url = new URL(db.env.DATABASE_URL as string);
-    proxy = await TcpProxy.start({ host: url.hostname, port: Number(url.port || 5432) });
-    url.hostname = '127.0.0.1';
-    url.port = String(proxy.port);
+    const proxied = await proxiedServerDatabase();
+    ({ db, proxy } = proxied);
+    const url = proxied.url;
     t = await startApp({
       db,
       env: fastSendingEnv({
-        DATABASE_URL: url.toString(),
+        DATABASE_URL: url,
         DATABASE_CONNECT_TIMEOUT_MS: '1000',
         SEND_WORKERS_ENABLED: 'false',
         METRICS_PORT: '0',

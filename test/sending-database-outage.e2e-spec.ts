@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { API, startApp, type TestApp } from './support/app.js';
-import { provisionServerDatabase, type TestDatabase } from './support/database.js';
+import type { TestDatabase } from './support/database.js';
 import { fastSendingEnv, providerFor, waitForMessage, type MessageBody } from './support/sending.js';
 import { smtpServers } from './support/smtp-server.js';
-import { TcpProxy } from './support/tcp-proxy.js';
+import { proxiedServerDatabase, TcpProxy } from './support/tcp-proxy.js';
 
 /**
  * The database goes away while a message is on the wire, for longer than the lease: the provider
@@ -28,15 +28,13 @@ describe('Sending through a database outage', () => {
   });
 
   it('should write the result of a send accepted while the database was down, and send it only once', async () => {
-    db = await provisionServerDatabase();
-    const url = new URL(db.env.DATABASE_URL as string);
-    proxy = await TcpProxy.start({ host: url.hostname, port: Number(url.port || 5432) });
-    url.hostname = '127.0.0.1';
-    url.port = String(proxy.port);
+    const proxied = await proxiedServerDatabase();
+    ({ db, proxy } = proxied);
+    const url = proxied.url;
     t = await startApp({
       db,
       env: fastSendingEnv({
-        DATABASE_URL: url.toString(),
+        DATABASE_URL: url,
         DATABASE_CONNECT_TIMEOUT_MS: '1000',
         DATABASE_QUERY_TIMEOUT_MS: '1500',
         DATABASE_STATEMENT_TIMEOUT_MS: '1000',

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { provisionServerDatabase, type TestDatabase } from './database.js';
 
 /** One proxied connection: the client's socket, the upstream socket, and what waits while frozen. */
 interface Pipe {
@@ -102,4 +103,17 @@ export class TcpProxy {
     pipe.client.destroy();
     pipe.upstream.destroy();
   }
+}
+
+/**
+ * A new database on the local PostgreSQL server, reached through a TcpProxy this test controls:
+ * `url` is its DATABASE_URL by way of the proxy. The shared server itself is never disturbed.
+ */
+export async function proxiedServerDatabase(): Promise<{ db: TestDatabase; proxy: TcpProxy; url: string }> {
+  const db = await provisionServerDatabase();
+  const url = new URL(db.env.DATABASE_URL as string);
+  const proxy = await TcpProxy.start({ host: url.hostname, port: Number(url.port || 5432) });
+  url.hostname = '127.0.0.1';
+  url.port = String(proxy.port);
+  return { db, proxy, url: url.toString() };
 }
