@@ -15,6 +15,11 @@ const PREPARED = /^\/\* prepared:([\w-]+) \*\/ /;
  */
 export const prepared = (name: string, sql: string): string => `/* prepared:${name} */ ${sql}`;
 
+/** An error of the socket itself (a Node system error of a read, write or connect), not of PostgreSQL. */
+function isSocketError(err: unknown): boolean {
+  return types.isNativeError(err) && typeof (err as NodeJS.ErrnoException).syscall === 'string';
+}
+
 /** SQLSTATE 0A000 with this text: a prepared statement whose result columns a migration changed. */
 const STALE_PLAN = /cached plan must not change result type/;
 
@@ -73,6 +78,9 @@ class BoundedClient extends pg.Client {
           // Ending (not destroying) marks the client at once, so the pool drops it on release.
           this.end().catch(() => undefined);
         }
+        // A reset socket fails the query with Node's system error (ECONNRESET, EPIPE: it names
+        // its syscall) before the connection reports its end: the connection is lost all the same.
+        if (isSocketError(err)) this.lost = true;
         throw this.lost && !(err instanceof DatabaseUnavailableError)
           ? new DatabaseUnavailableError('the connection to the database was lost', { cause: err })
           : err;

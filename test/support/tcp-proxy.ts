@@ -15,6 +15,8 @@ interface Pipe {
  *   drops every open connection.
  * - `freeze()`: as a server under SIGSTOP. Connections stay open and new ones are accepted, but
  *   no byte moves either way; what is sent meanwhile is held, and delivered on `resume()`.
+ * - `reset()`: a connection reset, as a crashed server or a firewall dropping state answers.
+ *   Every open connection is aborted with a TCP RST (the client sees ECONNRESET); new ones pass.
  * - `resume()`: back to forwarding, listening again on the same port.
  */
 export class TcpProxy {
@@ -46,6 +48,14 @@ export class TcpProxy {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const pipe of this.pipes) this.drop(pipe);
     await closed;
+  }
+
+  reset(): void {
+    for (const pipe of this.pipes) {
+      this.pipes.delete(pipe);
+      pipe.client.resetAndDestroy();
+      pipe.upstream.destroy();
+    }
   }
 
   freeze(): void {
