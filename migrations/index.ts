@@ -8,6 +8,7 @@ import { LongerErrorCodes1764700000000 } from './1764700000000-longer-error-code
 import { ApiKeyExpiry1764800000000 } from './1764800000000-api-key-expiry.js';
 import { BatchedDelivery1764900000000 } from './1764900000000-batched-delivery.js';
 import { MessageRetention1764910000000 } from './1764910000000-message-retention.js';
+import { DeliveryEvents1764920000000 } from './1764920000000-delivery-events.js';
 
 /** Applied in this order. A landed migration is never edited: add a new file instead. */
 export const migrations = [
@@ -21,4 +22,5 @@ export const migrations = [
   ApiKeyExpiry1764800000000,
   BatchedDelivery1764900000000,
   MessageRetention1764910000000,
+  DeliveryEvents1764920000000,
 ];

@@ -1,4 +1,4 @@
-export const SCOPES = ['providers:read', 'providers:write', 'send', 'metrics', 'admin'] as const;
+export const SCOPES = ['providers:read', 'providers:write', 'send', 'metrics', 'webhooks', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** `admin` grants every scope. */
