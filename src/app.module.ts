@@ -15,6 +15,7 @@ import { HealthModule } from './health/health.module.js';
 import { ProvidersModule } from './providers/providers.module.js';
 import { RetentionModule } from './retention/retention.module.js';
 import { SendingModule } from './sending/sending.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 @Module({
   imports: [
@@ -27,6 +28,7 @@ import { SendingModule } from './sending/sending.module.js';
     SendingModule,
     HealthModule,
     RetentionModule,
+    WebhooksModule,
   ],
   providers: [
     {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { DatabaseTimeouts } from '../database/data-source-options.js';
 import { parseTrustProxy } from './env.schema.js';
+import { parseRetryDelays } from '../webhooks/retry-schedule.js';
 
 export interface HealthConfig {
   enabled: boolean;
@@ -49,6 +50,14 @@ export interface RetentionConfig {
   rowDays: number;
   batchSize: number;
   intervalSeconds: number;
+}
+
+export interface WebhooksConfig {
+  enabled: boolean;
+  timeoutMs: number;
+  retryDelaysSeconds: number[];
+  concurrency: number;
+  pollIntervalMs: number;
 }
 
 /** METRICS_PORT (undefined: no listener without authentication) and the address it binds. */
@@ -153,6 +162,16 @@ export class AppConfig {
       rowDays: this.get('MESSAGE_RETENTION_DAYS'),
       batchSize: this.get('MESSAGE_RETENTION_BATCH_SIZE'),
       intervalSeconds: this.get('MESSAGE_RETENTION_INTERVAL_SECONDS'),
+    };
+  }
+
+  get webhooks(): WebhooksConfig {
+    return {
+      enabled: this.get('WEBHOOKS_ENABLED'),
+      timeoutMs: this.get<number>('WEBHOOK_TIMEOUT_SECONDS') * 1000,
+      retryDelaysSeconds: parseRetryDelays(this.get('WEBHOOK_RETRY_DELAYS')),
+      concurrency: this.get('WEBHOOK_CONCURRENCY'),
+      pollIntervalMs: this.get('WEBHOOK_POLL_INTERVAL_MS'),
     };
   }
 

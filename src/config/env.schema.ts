@@ -1,5 +1,6 @@
 import Joi from 'joi';
 import { parseOutboundAllow } from '../outbound/outbound-policy.js';
+import { DEFAULT_RETRY_DELAYS_SECONDS, parseRetryDelays } from '../webhooks/retry-schedule.js';
 
 /** Every environment variable the service reads, validated once at start-up. */
 export const envSchema = Joi.object({
@@ -69,6 +70,23 @@ export const envSchema = Joi.object({
   MESSAGE_RETENTION_BATCH_SIZE: Joi.number().integer().min(1).max(10_000).default(1000),
   // About how often a round starts, across all instances sharing the database.
   MESSAGE_RETENTION_INTERVAL_SECONDS: Joi.number().integer().min(1).max(86_400).default(300),
+
+  // Webhooks (issue #14)
+  // false: this instance delivers no webhook events (another instance on the same database still does).
+  WEBHOOKS_ENABLED: Joi.boolean().default(true),
+  // A delivery attempt that has no answer (status line and body) within this is a failed attempt.
+  WEBHOOK_TIMEOUT_SECONDS: Joi.number().min(0.1).max(300).default(15),
+  // Seconds to wait after each failed attempt (comma-separated); when they are spent the delivery is given up.
+  WEBHOOK_RETRY_DELAYS: Joi.string()
+    .default(DEFAULT_RETRY_DELAYS_SECONDS.join(','))
+    .custom((value: string) => {
+      parseRetryDelays(value);
+      return value;
+    }),
+  // Deliveries in flight at once in this instance.
+  WEBHOOK_CONCURRENCY: Joi.number().integer().min(1).max(256).default(16),
+  // How often an idle dispatcher looks for due deliveries.
+  WEBHOOK_POLL_INTERVAL_MS: Joi.number().integer().min(10).max(60_000).default(1000),
 
   // Issue #11, no plaintext AUTH: lets a provider with a password connect without TLS (a trusted internal network only).
   SMTP_ALLOW_PLAINTEXT_AUTH: Joi.boolean().default(false),

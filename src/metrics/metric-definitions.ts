@@ -18,6 +18,8 @@ export const METRIC = {
   providerUp: 'email_provider_up',
   usageRatio: 'email_provider_usage_ratio',
   healthChecks: 'email_health_checks_total',
+  webhookDeliveries: 'email_webhook_deliveries_total',
+  webhookBacklog: 'email_webhook_backlog',
   httpRequests: 'email_http_requests_total',
   httpDuration: 'email_http_request_duration_seconds',
 } as const;
@@ -77,6 +79,15 @@ export const metricProviders = [
     name: METRIC.healthChecks,
     help: 'Active health checks (scheduled, recovery probes, POST health_check), by outcome (healthy, unhealthy, error).',
     labelNames: ['provider_id', 'outcome'],
+  }),
+  makeCounterProvider({
+    name: METRIC.webhookDeliveries,
+    help: 'Webhook delivery attempts, by outcome: delivered (2xx), retrying (failed, tried again later), failed (given up), disabled (410 Gone turned the endpoint off).',
+    labelNames: ['outcome'],
+  }),
+  makeGaugeProvider({
+    name: METRIC.webhookBacklog,
+    help: 'Webhook deliveries not yet delivered or given up (pending or in flight), read from the database at scrape time.',
   }),
   makeCounterProvider({
     name: METRIC.httpRequests,

@@ -15,6 +15,7 @@ export class MetricsScrape {
     @InjectMetric(METRIC.oldestDue) private readonly oldestDue: Gauge,
     @InjectMetric(METRIC.providerUp) private readonly providerUp: Gauge,
     @InjectMetric(METRIC.usageRatio) private readonly usageRatio: Gauge,
+    @InjectMetric(METRIC.webhookBacklog) private readonly webhookBacklog: Gauge,
   ) {}
 
   readonly contentType = register.contentType;
@@ -27,6 +28,7 @@ export class MetricsScrape {
     this.queue.set({ status: 'scheduled' }, queue.scheduled);
     this.queue.set({ status: 'sending' }, queue.sending);
     this.oldestDue.set(queue.oldestDueSeconds);
+    this.webhookBacklog.set(queue.webhookBacklog);
     // Deleted or deactivated providers, and unknown health, must disappear rather than keep an old value.
     this.providerUp.reset();
     this.usageRatio.reset();

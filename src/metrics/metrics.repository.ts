@@ -6,6 +6,8 @@ export interface QueueState {
   queued: number;
   scheduled: number;
   sending: number;
+  /** Webhook deliveries pending or in flight. */
+  webhookBacklog: number;
   /** Seconds the oldest due message (queued or scheduled, its time passed) has waited; 0 when none. */
   oldestDueSeconds: number;
 }
@@ -35,11 +37,18 @@ export class MetricsRepository {
       `SELECT (SELECT count(*) FROM messages WHERE status = 'queued')::int AS queued,
               (SELECT count(*) FROM messages WHERE status = 'scheduled')::int AS scheduled,
               (SELECT count(*) FROM messages WHERE status = 'sending')::int AS sending,
+              (SELECT count(*) FROM webhook_deliveries WHERE status IN ('pending', 'delivering'))::int AS webhook_backlog,
               extract(epoch FROM $1::timestamptz - (SELECT min(next_attempt_at) FROM messages
                 WHERE status IN ('queued', 'scheduled') AND next_attempt_at <= $1))::float8 AS oldest_due`,
       [now],
-    )) as { queued: number; scheduled: number; sending: number; oldest_due: number | null }[];
-    return { queued: row.queued, scheduled: row.scheduled, sending: row.sending, oldestDueSeconds: Math.max(0, row.oldest_due ?? 0) };
+    )) as { queued: number; scheduled: number; sending: number; webhook_backlog: number; oldest_due: number | null }[];
+    return {
+      queued: row.queued,
+      scheduled: row.scheduled,
+      sending: row.sending,
+      webhookBacklog: row.webhook_backlog,
+      oldestDueSeconds: Math.max(0, row.oldest_due ?? 0),
+    };
   }
 
   /** Active, live providers with their usage in the current UTC day and month. */

@@ -15,6 +15,7 @@ function service(): { metrics: MetricsService; registry: Registry } {
     counter('failovers', ['from_provider_id', 'to_provider_id']),
     counter('rate_limited', ['provider_id', 'limit']),
     counter('health_checks', ['provider_id', 'outcome']),
+    counter('webhook_deliveries', ['outcome']),
     counter('http_requests', ['method', 'route', 'status']),
     histogram('http_duration', ['method', 'route', 'status']),
   );

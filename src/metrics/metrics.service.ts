@@ -9,6 +9,7 @@ export type AttemptOutcome = 'accepted' | 'message_rejected' | 'provider_failure
 /** A limit as the metrics name it: SES's own quotas (per second, per 24 hours) are `quota`. */
 export type LimitLabel = 'minute' | 'day' | 'month' | 'quota';
 export type CheckOutcomeLabel = 'healthy' | 'unhealthy' | 'error';
+export type WebhookOutcomeLabel = 'delivered' | 'retrying' | 'failed' | 'disabled';
 
 /** SES's own quotas (per second, per rolling 24 hours) are one label: the account's quota, not a limit set here. */
 export function limitLabel(kind: LimitKind): LimitLabel {
@@ -43,6 +44,7 @@ export class MetricsService {
     @InjectMetric(METRIC.failovers) private readonly failovers: Counter,
     @InjectMetric(METRIC.rateLimited) private readonly rateLimitedTotal: Counter,
     @InjectMetric(METRIC.healthChecks) private readonly healthChecks: Counter,
+    @InjectMetric(METRIC.webhookDeliveries) private readonly webhookDeliveries: Counter,
     @InjectMetric(METRIC.httpRequests) private readonly httpRequests: Counter,
     @InjectMetric(METRIC.httpDuration) private readonly httpDuration: Histogram,
   ) {
@@ -76,6 +78,11 @@ export class MetricsService {
 
   healthChecked(providerId: number, outcome: CheckOutcomeLabel): void {
     this.counter(`h|${providerId}|${outcome}`, () => this.healthChecks.labels(String(providerId), outcome)).inc();
+  }
+
+  /** One attempt to deliver a webhook event. */
+  webhookDelivery(outcome: WebhookOutcomeLabel): void {
+    this.counter(`w|${outcome}`, () => this.webhookDeliveries.labels(outcome)).inc();
   }
 
   /** `route` is a template (`/api/email-provider/providers/:id`) or `unmatched`, never the raw URL. */

@@ -22,14 +22,16 @@ export class SendingOrderCache {
       // Read after the claim that saw `version`: at least that recent.
       const loading = { version, order: this.providers.sendingOrder() };
       this.loading = loading;
-      void loading.order.then(
-        (order) => {
-          if (this.loading === loading) this.cached = { version, order };
-        },
-        () => undefined,
-      ).finally(() => {
-        if (this.loading === loading) this.loading = null;
-      });
+      void loading.order
+        .then(
+          (order) => {
+            if (this.loading === loading) this.cached = { version, order };
+          },
+          () => undefined,
+        )
+        .finally(() => {
+          if (this.loading === loading) this.loading = null;
+        });
     }
     return this.loading.order;
   }

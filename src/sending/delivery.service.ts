@@ -254,7 +254,9 @@ export class DeliveryService {
       `failover from ${from.name} to ${to.name}`,
     );
     this.metrics.failedOver(from.id, to.id);
-    void this.messages.recordFailover(from.id, to.id).catch((err: unknown) => this.failures.error(err, 'could not count a failover'));
+    void this.messages
+      .recordFailover(from.id, to.id, message, reason)
+      .catch((err: unknown) => this.failures.error(err, 'could not count a failover'));
   }
 
   /** Seconds from when the message was due (accepted, or its send_at) until now, when a provider took it. */

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { prepared } from '../database/pg-driver.js';
 import { returningRows } from '../providers/providers.repository.js';
+import { raiseEvents } from '../webhooks/webhook-events.js';
 import type { AttemptRow, BatchOutcome, Finish, Lease, MessageRow, MessageStatus, NewAttempt, NewMessage } from './message.types.js';
 
 /** The columns a new message is written with, and each one's type (a statement of fixed text, so it is prepared once). */
@@ -239,7 +240,8 @@ export class MessagesRepository {
            FROM input i
           WHERE m.id = i.id AND m.lease_token = i.token AND m.status = 'sending'
             AND m.id IN (SELECT id FROM messages WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE)
-         RETURNING m.id),
+         RETURNING m.id, m.status, m.message_id, m.is_test, m.to_addresses, m.cc_addresses, m.bcc_addresses, m.provider_id,
+                   m.rejected_recipients, m.last_error, m.next_attempt_at, m.attempt_count),
        settled AS (
          SELECT rate_limit_settle_many(coalesce(array_agg(s.reservation_id), '{}'),
                                        coalesce(array_agg(s.counts AND s.message_id IN (SELECT id FROM marked)), '{}'),
@@ -251,8 +253,10 @@ export class MessagesRepository {
          UNION ALL
          SELECT result_provider_id, ($12::timestamptz AT TIME ZONE 'UTC')::date, 0, 0, 0, 1 FROM input
           WHERE $25::boolean AND result_provider_id IS NOT NULL AND id NOT IN (SELECT id FROM marked)),
-       aggregated AS (${upsertDailyStats('counted')})
-       SELECT (SELECT n FROM settled) AS settled, (SELECT coalesce(array_agg(id::text), '{}') FROM marked) AS won`,
+       aggregated AS (${upsertDailyStats('counted')}),
+       events AS (${raiseEvents(`(${MESSAGE_EVENTS}) AS e`)})
+       SELECT (SELECT n FROM settled) AS settled, (SELECT coalesce(array_agg(id::text), '{}') FROM marked) AS won,
+              (SELECT raised FROM events) AS raised`,
       ),
       [
         outcomes.map((o) => o.lease.id),
@@ -298,21 +302,62 @@ export class MessagesRepository {
     return rows.length;
   }
 
-  async recordFailover(fromProviderId: number, toProviderId: number): Promise<void> {
+  /** Counts a failover and raises `provider.failover`, in one statement. */
+  async recordFailover(
+    fromProviderId: number,
+    toProviderId: number,
+    message: Pick<MessageRow, 'id' | 'message_id'>,
+    error: string | null,
+  ): Promise<void> {
     await this.dataSource.query(
-      `INSERT INTO provider_failovers AS f (from_provider_id, to_provider_id, count, last_at) VALUES ($1, $2, 1, now())
-       ON CONFLICT (from_provider_id, to_provider_id) DO UPDATE SET count = f.count + 1, last_at = now()`,
-      [fromProviderId, toProviderId],
+      `WITH counted AS (
+         INSERT INTO provider_failovers AS f (from_provider_id, to_provider_id, count, last_at) VALUES ($1, $2, 1, now())
+         ON CONFLICT (from_provider_id, to_provider_id) DO UPDATE SET count = f.count + 1, last_at = now()),
+       events AS (${raiseEvents(`(
+         SELECT 'provider.failover' AS type,
+                jsonb_build_object(
+                  'from_provider', (SELECT jsonb_build_object('id', id, 'name', name, 'provider_type', provider_type) FROM providers WHERE id = $1),
+                  'to_provider', (SELECT jsonb_build_object('id', id, 'name', name, 'provider_type', provider_type) FROM providers WHERE id = $2),
+                  'message', jsonb_build_object('id', $3::bigint, 'message_id', $4::text),
+                  'error', $5::text) AS data
+          WHERE EXISTS (SELECT 1 FROM webhooks WHERE is_active)) AS e`)})
+       SELECT raised FROM events`,
+      [fromProviderId, toProviderId, message.id, message.message_id, error],
     );
   }
 }
+
+/**
+ * The events a batch of final writes raises, as rows (type, data) over the CTEs of finishBatch:
+ * `email.sent` and `email.failed` for the writes that won, `email.deferred` for a claim whose
+ * attempts failed and that goes back to the queue (not for one that found no provider free, which
+ * made no attempt). With the last attempt's reply. Built only while an endpoint is active: the
+ * uncorrelated EXISTS is evaluated once, so with no webhooks the rows are never built.
+ */
+const MESSAGE_EVENTS = `
+  SELECT CASE mk.status WHEN 'sent' THEN 'email.sent' WHEN 'failed' THEN 'email.failed' ELSE 'email.deferred' END AS type,
+         jsonb_build_object(
+           'id', mk.id, 'message_id', mk.message_id, 'is_test', mk.is_test,
+           'to', mk.to_addresses, 'cc', mk.cc_addresses, 'bcc', mk.bcc_addresses,
+           'provider', CASE WHEN p.id IS NOT NULL THEN jsonb_build_object('id', p.id, 'name', p.name, 'provider_type', p.provider_type) END,
+           'reply', CASE WHEN la.id IS NOT NULL
+                    THEN jsonb_build_object('outcome', la.outcome, 'smtp_code', la.smtp_code, 'smtp_reply', la.smtp_reply) END,
+           'rejected_recipients', CASE WHEN mk.status = 'sent' THEN mk.rejected_recipients END,
+           'error', CASE WHEN mk.status <> 'sent' THEN mk.last_error END,
+           'next_attempt_at', CASE WHEN mk.status = 'queued' THEN mk.next_attempt_at END,
+           'attempt_count', mk.attempt_count) AS data
+    FROM marked mk
+    LEFT JOIN (SELECT DISTINCT ON (message_id) * FROM attempt ORDER BY message_id, id DESC) la ON la.message_id = mk.id
+    LEFT JOIN providers p ON p.id = CASE WHEN mk.status = 'queued' THEN la.provider_id ELSE coalesce(mk.provider_id, la.provider_id) END
+   WHERE EXISTS (SELECT 1 FROM webhooks WHERE is_active)
+     AND (mk.status IN ('sent', 'failed') OR la.id IS NOT NULL)`;
 
 /** `INSERT INTO send_attempts` from nine parallel arrays, bound from `$first` on (see attemptColumns). */
 function insertAttempts(first: number): string {
   const types = ['bigint', 'int', 'timestamptz', 'int', 'varchar', 'int', 'text', 'varchar', 'jsonb'];
   return `INSERT INTO send_attempts (message_id, provider_id, started_at, response_time_ms, outcome, smtp_code, smtp_reply, error_code, rejected_recipients)
           SELECT * FROM unnest(${types.map((t, i) => `$${first + i}::${t}[]`).join(', ')})
-          RETURNING provider_id, started_at, response_time_ms, outcome`;
+          RETURNING id, message_id, provider_id, started_at, response_time_ms, outcome, smtp_code, smtp_reply`;
 }
 
 function attemptColumns(attempts: NewAttempt[]): unknown[] {

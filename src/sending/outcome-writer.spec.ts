@@ -25,7 +25,8 @@ function repository(poisoned: Set<string>, stale = new Set<string>()) {
     async finishBatch(outcomes: BatchOutcome[], _now: Date, withAttempts = true): Promise<Set<string>> {
       const ids = outcomes.map((o) => o.lease.id);
       calls.push({ ids, withAttempts });
-      if (ids.some((id) => poisoned.has(id))) throw Object.assign(new pg.DatabaseError('invalid byte sequence', 0, 'error'), { code: '22021' });
+      if (ids.some((id) => poisoned.has(id)))
+        throw Object.assign(new pg.DatabaseError('invalid byte sequence', 0, 'error'), { code: '22021' });
       return new Set(ids.filter((id) => !stale.has(id)));
     },
   };
