@@ -15,6 +15,7 @@ import { HealthModule } from './health/health.module.js';
 import { ProvidersModule } from './providers/providers.module.js';
 import { RetentionModule } from './retention/retention.module.js';
 import { SendingModule } from './sending/sending.module.js';
+import { SuppressionsModule } from './suppressions/suppressions.module.js';
 
 @Module({
   imports: [
@@ -24,6 +25,7 @@ import { SendingModule } from './sending/sending.module.js';
     MetricsModule,
     ApiKeysModule,
     ProvidersModule,
+    SuppressionsModule,
     SendingModule,
     HealthModule,
     RetentionModule,

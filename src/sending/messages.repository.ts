@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { prepared } from '../database/pg-driver.js';
 import { returningRows } from '../providers/providers.repository.js';
+import { raiseEvents } from '../webhooks/webhook-events.js';
 import type { AttemptRow, BatchOutcome, Finish, Lease, MessageRow, MessageStatus, NewAttempt, NewMessage } from './message.types.js';
 
 /** The columns a new message is written with, and each one's type (a statement of fixed text, so it is prepared once). */
@@ -19,6 +20,7 @@ const INSERT_COLUMNS = {
   to_addresses: 'jsonb',
   cc_addresses: 'jsonb',
   bcc_addresses: 'jsonb',
+  suppressed_recipients: 'jsonb',
   subject: 'text',
   text_body: 'text',
   html_body: 'text',
@@ -34,10 +36,18 @@ const INSERT_COLUMNS = {
 const INSERT_NAMES = Object.keys(INSERT_COLUMNS) as (keyof typeof INSERT_COLUMNS)[];
 const INSERT_MESSAGES = prepared(
   'insert-messages',
-  `INSERT INTO messages (${INSERT_NAMES.join(', ')})
-   SELECT * FROM unnest(${INSERT_NAMES.map((c, i) => `$${i + 1}::${INSERT_COLUMNS[c]}[]`).join(', ')})
-   ON CONFLICT ((coalesce(api_key_id, 0)), idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-   RETURNING *`,
+  `WITH ins AS (
+     INSERT INTO messages (${INSERT_NAMES.join(', ')})
+     SELECT * FROM unnest(${INSERT_NAMES.map((c, i) => `$${i + 1}::${INSERT_COLUMNS[c]}[]`).join(', ')})
+     ON CONFLICT ((coalesce(api_key_id, 0)), idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+     RETURNING *),
+   ev AS (${raiseEvents(
+     `(SELECT 'email.suppressed' AS type,
+              jsonb_build_object('id', id, 'message_id', message_id, 'to', to_addresses, 'cc', cc_addresses, 'bcc', bcc_addresses,
+                                 'suppressed_recipients', suppressed_recipients) AS data
+         FROM ins WHERE suppressed_recipients <> '[]'::jsonb ORDER BY id) AS suppressed`,
+   )})
+   SELECT ins.* FROM ins CROSS JOIN ev`,
 );
 /** Rows per INSERT: enough to commit a whole batch request at once. */
 export const MAX_MESSAGES_PER_INSERT = 500;
