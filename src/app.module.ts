@@ -15,6 +15,7 @@ import { HealthModule } from './health/health.module.js';
 import { ProvidersModule } from './providers/providers.module.js';
 import { RetentionModule } from './retention/retention.module.js';
 import { SendingModule } from './sending/sending.module.js';
+import { SuppressionsModule } from './suppressions/suppressions.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 @Module({
@@ -25,6 +26,7 @@ import { WebhooksModule } from './webhooks/webhooks.module.js';
     MetricsModule,
     ApiKeysModule,
     ProvidersModule,
+    SuppressionsModule,
     SendingModule,
     HealthModule,
     RetentionModule,

@@ -13,7 +13,7 @@ describe(parseKeyRequest.name, () => {
     [
       'an unknown scope',
       { name: 'n', scopes: 'send,root' },
-      '--scopes: "root" is not a known scope; known scopes: providers:read, providers:write, send, metrics, admin',
+      '--scopes: "root" is not a known scope; known scopes: providers:read, providers:write, send, metrics, webhooks, admin',
     ],
     ['a scope in the wrong case', { name: 'n', scopes: 'SEND' }, '"SEND" is not a known scope'],
     ['no scope', { name: 'n', scopes: ' , ' }, '--scopes must list at least one of'],

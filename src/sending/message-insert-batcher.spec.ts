@@ -20,6 +20,7 @@ function message(overrides: Partial<NewMessage> = {}): NewMessage {
     to_addresses: ['a@example.com'],
     cc_addresses: [],
     bcc_addresses: [],
+    suppressed_recipients: [],
     subject: `s${counter}`,
     text_body: 'x',
     html_body: null,

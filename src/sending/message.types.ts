@@ -1,4 +1,5 @@
 import type { RejectedRecipient } from '../provider-types/mail-transport.js';
+import type { SuppressedRecipient } from '../suppressions/suppression.types.js';
 
 export type { RejectedRecipient };
 export const MESSAGE_STATUSES = ['scheduled', 'queued', 'sending', 'sent', 'failed'] as const;
@@ -48,6 +49,8 @@ export interface MessageRow {
   uncertain_count: number;
   awaiting_provider: boolean;
   rejected_recipients: RejectedRecipient[];
+  /** Removed at /send/ because they are suppressed; never sent to. */
+  suppressed_recipients: SuppressedRecipient[];
   last_error: string | null;
   created_at: Date;
   updated_at: Date;
@@ -85,6 +88,7 @@ export type NewMessage = Pick<
   | 'to_addresses'
   | 'cc_addresses'
   | 'bcc_addresses'
+  | 'suppressed_recipients'
   | 'subject'
   | 'text_body'
   | 'html_body'

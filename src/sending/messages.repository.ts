@@ -20,6 +20,7 @@ const INSERT_COLUMNS = {
   to_addresses: 'jsonb',
   cc_addresses: 'jsonb',
   bcc_addresses: 'jsonb',
+  suppressed_recipients: 'jsonb',
   subject: 'text',
   text_body: 'text',
   html_body: 'text',
@@ -35,10 +36,18 @@ const INSERT_COLUMNS = {
 const INSERT_NAMES = Object.keys(INSERT_COLUMNS) as (keyof typeof INSERT_COLUMNS)[];
 const INSERT_MESSAGES = prepared(
   'insert-messages',
-  `INSERT INTO messages (${INSERT_NAMES.join(', ')})
-   SELECT * FROM unnest(${INSERT_NAMES.map((c, i) => `$${i + 1}::${INSERT_COLUMNS[c]}[]`).join(', ')})
-   ON CONFLICT ((coalesce(api_key_id, 0)), idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-   RETURNING *`,
+  `WITH ins AS (
+     INSERT INTO messages (${INSERT_NAMES.join(', ')})
+     SELECT * FROM unnest(${INSERT_NAMES.map((c, i) => `$${i + 1}::${INSERT_COLUMNS[c]}[]`).join(', ')})
+     ON CONFLICT ((coalesce(api_key_id, 0)), idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+     RETURNING *),
+   ev AS (${raiseEvents(
+     `(SELECT 'email.suppressed' AS type,
+              jsonb_build_object('id', id, 'message_id', message_id, 'to', to_addresses, 'cc', cc_addresses, 'bcc', bcc_addresses,
+                                 'suppressed_recipients', suppressed_recipients) AS data
+         FROM ins WHERE suppressed_recipients <> '[]'::jsonb ORDER BY id) AS suppressed`,
+   )})
+   SELECT ins.* FROM ins CROSS JOIN ev`,
 );
 /** Rows per INSERT: enough to commit a whole batch request at once. */
 export const MAX_MESSAGES_PER_INSERT = 500;

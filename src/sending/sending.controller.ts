@@ -1,12 +1,23 @@
 import { Body, Controller, Get, Headers, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBadGatewayResponse, ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBadGatewayResponse,
+  ApiBody,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiResponse,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { RequireScope } from '../common/auth/auth.decorators.js';
 import { pageLinks } from '../common/pagination.js';
 import { CurrentPrincipal } from '../common/auth/current-principal.decorator.js';
 import type { Principal } from '../common/auth/principal.js';
 import { AppError } from '../common/errors/app-error.js';
-import { ApiDetailResponse, ApiNotFound, ApiValidationErrors } from '../common/errors/api-error-responses.js';
+import { ApiNotFound, ApiValidationErrors } from '../common/errors/api-error-responses.js';
+import { DetailResponseDto } from '../common/errors/error-response.dto.js';
 import { ApiIdParam, IdParam } from '../common/validation/id.param.js';
 import { MessageListQuery } from './dto/message-list.query.js';
 import { MessagePageDto, MessageResponseDto } from './dto/message-response.dto.js';
@@ -38,15 +49,32 @@ export class SendingController {
     summary: 'Queue a message for delivery, with failover across providers',
     description:
       'The message is stored before the answer (202). With `wait: true` the answer is 200 when sent, 502 when it failed for good, ' +
-      'or 202 if still pending after SEND_WAIT_SECONDS. Repeating a request with the same Idempotency-Key returns the original message.',
+      'or 202 if still pending after SEND_WAIT_SECONDS. Repeating a request with the same Idempotency-Key returns the original message. ' +
+      'Recipients on the suppression list are removed first and listed in `suppressed_recipients`; if none is left, 422 and nothing is stored.',
   })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Up to 255 printable characters; scoped to the API key.' })
   @ApiAcceptedResponse({ type: MessageResponseDto, description: 'Stored; queued or scheduled.' })
   @ApiOkResponse({ type: MessageResponseDto, description: 'With `wait`: sent.' })
   @ApiBadGatewayResponse({ type: MessageResponseDto, description: 'With `wait`: failed for good.' })
   @ApiBody({ type: SendMessageDto, examples: SEND_MESSAGE_EXAMPLES })
-  @ApiDetailResponse(422, 'The Idempotency-Key was used with a different request.', {
-    'key reused': 'This Idempotency-Key was already used with a different request.',
+  @ApiResponse({
+    status: 422,
+    description:
+      'The Idempotency-Key was used with a different request (`detail`), or every recipient is suppressed (keyed by the fields ' +
+      'they came from, like a validation error).',
+    schema: {
+      oneOf: [
+        { $ref: getSchemaPath(DetailResponseDto) },
+        { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
+      ],
+    },
+    examples: {
+      'key reused': { summary: 'key reused', value: { detail: 'This Idempotency-Key was already used with a different request.' } },
+      'every recipient suppressed': {
+        summary: 'every recipient suppressed',
+        value: { to: ['Every recipient is suppressed: bounced@example.com'] },
+      },
+    },
   })
   @ApiValidationErrors({ to: ['Enter a valid email address (item 2).'], non_field_errors: ['Give text, html or both.'] })
   async send(
@@ -76,7 +104,8 @@ export class SendingController {
     description:
       'The valid messages are stored together (one INSERT, one commit) before the answer; the answer is 200 with one result per ' +
       'message, in order: `202` with the message when stored, `200` with the original message for an idempotent replay, `400` with ' +
-      "that message's field errors alone, `422` when its `idempotency_key` was used with a different request. A bad envelope " +
+      "that message's field errors alone, `422` when its `idempotency_key` was used with a different request (`detail`) or when " +
+      'every recipient is suppressed (field errors, as /send/ answers them). A bad envelope ' +
       `(not an object; \`messages\` missing, not a list, empty, or over ${MAX_BATCH_MESSAGES}) is a 400 for the whole request.`,
   })
   @ApiBody({ type: SendBatchDto, examples: { 'two messages': { value: SEND_BATCH_EXAMPLE } } })

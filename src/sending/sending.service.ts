@@ -25,6 +25,8 @@ import { LeaseKeeper } from './lease-keeper.js';
 import { ProviderTypeRegistry } from '../provider-types/provider-type.registry.js';
 import { describeFailure } from '../provider-types/send-failure.js';
 import { SendWorker } from './send-worker.js';
+import { RECIPIENT_FIELDS, removeSuppressed, type Kept, type Recipients } from '../suppressions/suppressed-recipients.js';
+import { SuppressionsService } from '../suppressions/suppressions.service.js';
 import { limitLabel, MetricsService } from '../metrics/metrics.service.js';
 
 export type SendOutcome = { message: MessageResponseDto; created: boolean };
@@ -36,6 +38,16 @@ interface Draft {
 
 function idempotencyMismatch(): AppError {
   return new AppError(ErrorCode.IdempotencyMismatch, 'This Idempotency-Key was already used with a different request.');
+}
+
+/** A message's recipients as the request gives them. */
+function recipientsOf(dto: SendMessageDto | SendBatchItemDto): Recipients {
+  return { to: dto.to, cc: dto.cc ?? [], bcc: dto.bcc ?? [] };
+}
+
+function addressesOf(dto: SendMessageDto | SendBatchItemDto): string[] {
+  const r = recipientsOf(dto);
+  return RECIPIENT_FIELDS.flatMap((f) => r[f]);
 }
 
 const FINAL = new Set(['sent', 'failed']);
@@ -56,6 +68,7 @@ export class SendingService {
     private readonly leases: LeaseKeeper,
     private readonly types: ProviderTypeRegistry,
     private readonly metrics: MetricsService,
+    private readonly suppressions: SuppressionsService,
     @Inject(CLOCK) private readonly clock: Clock,
     config: AppConfig,
   ) {
@@ -66,22 +79,27 @@ export class SendingService {
    * Writes the message to PostgreSQL before answering: once this returns, the message reaches a
    * provider or ends in a recorded failure. With an idempotency key already used by the same API
    * key, returns the original message (or 422 if the request differs) and sends nothing new.
+   * Suppressed recipients are removed first; with none left, 422 and nothing is stored.
    * Concurrent calls share one INSERT (see MessageInsertBatcher).
    */
   async accept(dto: SendMessageDto, principal: Principal, idempotencyKey: string | null): Promise<SendOutcome> {
     const problems = await this.problemsOf(dto, (id) => this.providerExists(id));
     if (problems) throw AppError.validation(problems);
-    const draft = this.draft(dto, principal, idempotencyKey);
+    const screened = removeSuppressed(recipientsOf(dto), await this.suppressions.reasonsFor(addressesOf(dto)));
+    if ('refused' in screened) {
+      // A replay of a message accepted before its last recipients were suppressed still answers the original.
+      const original = idempotencyKey ? await this.messages.findByIdempotencyKey(principal.keyId, idempotencyKey) : null;
+      if (!original) throw AppError.unprocessable(screened.refused);
+      return { message: this.replayed(original, requestHash(dto)), created: false };
+    }
+    const draft = this.draft(dto, principal, idempotencyKey, screened);
     const row = await this.inserts.insert(draft.message);
     if (!row) {
       const original = await this.messages.findByIdempotencyKey(principal.keyId, idempotencyKey as string);
-      if (!original || original.request_hash !== draft.message.request_hash) throw idempotencyMismatch();
-      return { message: this.map(original), created: false };
+      return { message: this.replayed(original, draft.message.request_hash as string), created: false };
     }
-    this.logger.log(
-      { messageId: row.id, recipients: dto.to.length + (dto.cc?.length ?? 0) + (dto.bcc?.length ?? 0), status: row.status },
-      'message accepted',
-    );
+    const recipients = RECIPIENT_FIELDS.reduce((n, f) => n + screened.recipients[f].length, 0);
+    this.logger.log({ messageId: row.id, recipients, suppressed: screened.suppressed.length, status: row.status }, 'message accepted');
     this.metrics.accepted();
     if (!draft.scheduled) this.worker.wake();
     return { message: this.map(row), created: true };
@@ -89,42 +107,49 @@ export class SendingService {
 
   /**
    * POST /send/batch/: every valid message of the batch in one INSERT (one commit), then one result
-   * per message, in order, with the status /send/ would have answered for it alone. The worker is
-   * woken once. If nothing could be stored (the database is down), the request fails as a whole.
+   * per message, in order, with the status /send/ would have answered for it alone. The recipients
+   * of all its messages are looked up in the suppression list at once. The worker is woken once.
+   * If nothing could be stored (the database is down), the request fails as a whole.
    */
   async acceptBatch(items: BatchItem[], principal: Principal): Promise<SendBatchResponseDto> {
     const results: SendBatchResultDto[] = [];
-    const drafts: (Draft & { index: number; key: string | null })[] = [];
+    const valid: { index: number; dto: SendBatchItemDto; key: string | null }[] = [];
     const known = new Map<number, Promise<boolean>>();
     const providerExists = (id: number) => known.get(id) ?? known.set(id, this.providerExists(id)).get(id)!;
     for (const item of items) {
       const errors = 'errors' in item ? item.errors : await this.problemsOf(item.dto, providerExists);
       if (errors) results[item.index] = { index: item.index, status: 400, errors };
-      else if ('dto' in item) {
-        const key = item.dto.idempotency_key ?? null;
-        drafts.push({ index: item.index, key, ...this.draft(item.dto, principal, key) });
-      }
+      else if ('dto' in item) valid.push({ index: item.index, dto: item.dto, key: item.dto.idempotency_key ?? null });
+    }
+    const reasons = await this.suppressions.reasonsFor(valid.flatMap((v) => addressesOf(v.dto)));
+    const drafts: (Draft & { index: number; key: string | null })[] = [];
+    const refused: ((typeof valid)[number] & { errors: FieldErrors })[] = [];
+    for (const v of valid) {
+      const screened = removeSuppressed(recipientsOf(v.dto), reasons);
+      if ('refused' in screened) refused.push({ ...v, errors: screened.refused });
+      else drafts.push({ index: v.index, key: v.key, ...this.draft(v.dto, principal, v.key, screened) });
     }
     const outcomes = await this.inserts.insertAll(drafts.map((d) => d.message));
     const failed = outcomes.filter((o): o is { error: unknown } => 'error' in o);
     if (failed.length && failed.length === outcomes.length) throw failed[0].error;
 
     const replayed = drafts.filter((d, i) => 'row' in outcomes[i] && outcomes[i].row === null).map((d) => d.key as string);
-    const originals = replayed.length
-      ? await this.messages.findByIdempotencyKeys(principal.keyId, replayed)
-      : new Map<string, MessageRow>();
+    const keys = [...replayed, ...refused.flatMap((r) => (r.key ? [r.key] : []))];
+    const originals = keys.length ? await this.messages.findByIdempotencyKeys(principal.keyId, keys) : new Map<string, MessageRow>();
+    const replayResult = (index: number, original: MessageRow | undefined, hash: string): SendBatchResultDto =>
+      original && original.request_hash === hash
+        ? { index, status: 200, message: this.map(original) }
+        : { index, status: 422, errors: { detail: idempotencyMismatch().detail } };
     drafts.forEach((d, i) => {
       const outcome = outcomes[i];
       if ('error' in outcome) results[d.index] = this.failedResult(d.index, outcome.error);
       else if (outcome.row) results[d.index] = { index: d.index, status: 202, message: this.map(outcome.row) };
-      else {
-        const original = originals.get(d.key as string);
-        results[d.index] =
-          original && original.request_hash === d.message.request_hash
-            ? { index: d.index, status: 200, message: this.map(original) }
-            : { index: d.index, status: 422, errors: { detail: idempotencyMismatch().detail } };
-      }
+      else results[d.index] = replayResult(d.index, originals.get(d.key as string), d.message.request_hash as string);
     });
+    for (const r of refused) {
+      const original = r.key ? originals.get(r.key) : undefined;
+      results[r.index] = original ? replayResult(r.index, original, requestHash(r.dto)) : { index: r.index, status: 422, errors: r.errors };
+    }
     const accepted = results.filter((r) => r.status === 202).length;
     this.metrics.accepted(accepted);
     if (drafts.some((d, i) => !d.scheduled && 'row' in outcomes[i] && outcomes[i].row)) this.worker.wake();
@@ -140,8 +165,14 @@ export class SendingService {
     return { index, status: 500, errors: { detail: 'A server error occurred.', error_id: errorId } };
   }
 
-  /** The row to insert for a validated message. */
-  private draft(dto: SendMessageDto | SendBatchItemDto, principal: Principal, idempotencyKey: string | null): Draft {
+  /** The original message an idempotent replay answers, if the request is the same. */
+  private replayed(original: MessageRow | null, hash: string): MessageResponseDto {
+    if (!original || original.request_hash !== hash) throw idempotencyMismatch();
+    return this.map(original);
+  }
+
+  /** The row to insert for a validated message, sent to the recipients left once the suppressed ones are removed. */
+  private draft(dto: SendMessageDto | SendBatchItemDto, principal: Principal, idempotencyKey: string | null, screened: Kept): Draft {
     const now = this.clock.now();
     const sendAt = dto.send_at ? new Date(dto.send_at) : null;
     const scheduled = sendAt !== null && sendAt > now;
@@ -157,9 +188,10 @@ export class SendingService {
         from_email: dto.from_email ?? null,
         from_name: dto.from_name ?? null,
         reply_to: dto.reply_to || null,
-        to_addresses: dto.to,
-        cc_addresses: dto.cc ?? [],
-        bcc_addresses: dto.bcc ?? [],
+        to_addresses: screened.recipients.to,
+        cc_addresses: screened.recipients.cc,
+        bcc_addresses: screened.recipients.bcc,
+        suppressed_recipients: screened.suppressed,
         subject: dto.subject,
         text_body: dto.text ?? null,
         html_body: dto.html ?? null,
@@ -245,6 +277,8 @@ export class SendingService {
       to_addresses: [testEmail],
       cc_addresses: [],
       bcc_addresses: [],
+      // An operator testing a provider chose the address: the suppression list does not apply.
+      suppressed_recipients: [],
       subject: `Test email from ${provider.name}`,
       text_body: `This is a test message sent through the provider "${provider.name}" by the email provider service.`,
       html_body: null,
@@ -344,6 +378,7 @@ export class SendingService {
       attempt_count: m.attempt_count,
       outcome_uncertain: m.outcome_uncertain,
       rejected_recipients: m.rejected_recipients,
+      suppressed_recipients: m.suppressed_recipients,
       last_error: m.last_error,
       created_at: new Date(m.created_at).toISOString(),
       updated_at: new Date(m.updated_at).toISOString(),

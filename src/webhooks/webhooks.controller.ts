@@ -38,7 +38,7 @@ export class WebhooksController {
 
   @Get()
   @ApiOperation({ summary: 'List webhook endpoints (without their secrets)' })
-  @ApiOkResponse({ type: WebhookResponseDto, isArray: true })
+  @ApiOkResponse({ type: WebhookResponseDto, isArray: true, description: 'Every endpoint, oldest first, without secrets.' })
   list(): Promise<WebhookResponseDto[]> {
     return this.webhooks.list();
   }
@@ -46,7 +46,7 @@ export class WebhooksController {
   @Get(':id')
   @ApiOperation({ summary: 'One webhook endpoint, with its deliveries counted by status' })
   @ApiIdParam()
-  @ApiOkResponse({ type: WebhookResponseDto })
+  @ApiOkResponse({ type: WebhookResponseDto, description: 'The endpoint, without its secret.' })
   @ApiNotFound('webhook endpoint')
   get(@IdParam() id: number): Promise<WebhookResponseDto> {
     return this.webhooks.get(id);
@@ -56,7 +56,7 @@ export class WebhooksController {
   @ApiOperation({ summary: 'Change an endpoint; `is_active: true` turns it on again (its held deliveries resume)' })
   @ApiIdParam()
   @ApiBody({ type: WebhookUpdateDto, examples: WEBHOOK_UPDATE_EXAMPLES })
-  @ApiOkResponse({ type: WebhookResponseDto })
+  @ApiOkResponse({ type: WebhookResponseDto, description: 'Changed.' })
   @ApiValidationErrors({ url: ['Enter a valid URL.'] })
   @ApiNotFound('webhook endpoint')
   update(@IdParam() id: number, @Body() dto: WebhookUpdateDto): Promise<WebhookResponseDto> {
@@ -95,7 +95,7 @@ export class WebhooksController {
       'said: `success` is true for a 2xx. A failed attempt is retried on the schedule like any delivery.',
   })
   @ApiIdParam()
-  @ApiOkResponse({ type: WebhookTestResultDto })
+  @ApiOkResponse({ type: WebhookTestResultDto, description: 'What the receiver answered (`success: false` when it failed).' })
   @ApiNotFound('webhook endpoint')
   async test(@IdParam() id: number): Promise<WebhookTestResultDto> {
     return (await this.webhooks.test(id)).result;
@@ -104,7 +104,7 @@ export class WebhooksController {
   @Get(':id/deliveries')
   @ApiOperation({ summary: "An endpoint's deliveries, newest first: event, attempts, last status code and error, next retry" })
   @ApiIdParam()
-  @ApiOkResponse({ type: DeliveryPageDto })
+  @ApiOkResponse({ type: DeliveryPageDto, description: 'One page of deliveries.' })
   @ApiNotFound('webhook endpoint')
   async deliveries(@IdParam() id: number, @Query() query: DeliveryListQuery, @Req() req: Request): Promise<DeliveryPageDto> {
     const page = query.page ?? 1;

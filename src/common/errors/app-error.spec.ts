@@ -12,6 +12,7 @@ const DOCUMENTED_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.MethodNotAllowed]: 405,
   [ErrorCode.Conflict]: 409,
   [ErrorCode.IdempotencyMismatch]: 422,
+  [ErrorCode.Unprocessable]: 422,
   [ErrorCode.RateLimited]: 429,
   [ErrorCode.PayloadTooLarge]: 413,
   [ErrorCode.UnsupportedMediaType]: 415,
@@ -39,6 +40,13 @@ describe(AppError.name, () => {
     expect(error.code).toBe(ErrorCode.ValidationFailed);
     expect(error.fields).toEqual({ smtp_port: ['A valid integer is required.'] });
     expect(httpStatusOf(error.code)).toBe(400);
+  });
+
+  it('should carry the fields and a 422 code when made by unprocessable()', () => {
+    const error = AppError.unprocessable({ to: ['Every recipient is suppressed: a@example.com.'] });
+    expect(error.code).toBe(ErrorCode.Unprocessable);
+    expect(error.fields).toEqual({ to: ['Every recipient is suppressed: a@example.com.'] });
+    expect(httpStatusOf(error.code)).toBe(422);
   });
 
   it('should say "Not found." with a not-found code when made by notFound()', () => {

@@ -9,6 +9,8 @@ export enum ErrorCode {
   MethodNotAllowed = 'METHOD_NOT_ALLOWED',
   Conflict = 'CONFLICT',
   IdempotencyMismatch = 'IDEMPOTENCY_MISMATCH',
+  /** Well-formed input the service cannot act on (every recipient suppressed); answered keyed by field, like a 400. */
+  Unprocessable = 'UNPROCESSABLE',
   RateLimited = 'RATE_LIMITED',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
@@ -38,6 +40,11 @@ export class AppError extends Error {
     return new AppError(ErrorCode.ValidationFailed, 'Invalid input.', fields);
   }
 
+  /** A 422 whose body is the field errors, as DRF answers a validation error. */
+  static unprocessable(fields: FieldErrors): AppError {
+    return new AppError(ErrorCode.Unprocessable, 'Unprocessable input.', fields);
+  }
+
   static notFound(detail = 'Not found.'): AppError {
     return new AppError(ErrorCode.NotFound, detail);
   }
@@ -60,6 +67,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case ErrorCode.Conflict:
       return 409;
     case ErrorCode.IdempotencyMismatch:
+    case ErrorCode.Unprocessable:
       return 422;
     case ErrorCode.RateLimited:
       return 429;

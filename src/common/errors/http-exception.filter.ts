@@ -45,7 +45,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
   private toResponse(exception: unknown, req: Request): { status: number; body?: unknown; headers?: Record<string, string> } {
     if (exception instanceof AppError) {
       const status = httpStatusOf(exception.code);
-      if (exception.code === ErrorCode.ValidationFailed && exception.fields) return { status, body: exception.fields };
+      if ((exception.code === ErrorCode.ValidationFailed || exception.code === ErrorCode.Unprocessable) && exception.fields)
+        return { status, body: exception.fields };
       const headers = status === 401 ? { 'WWW-Authenticate': 'Bearer realm="api"', ...exception.headers } : exception.headers;
       return { status, body: { detail: exception.detail }, headers };
     }

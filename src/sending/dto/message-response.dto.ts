@@ -1,10 +1,16 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { SUPPRESSION_REASONS, type SuppressionReason } from '../../suppressions/suppression.types.js';
 import { MESSAGE_STATUSES, type AttemptOutcome, type MessageStatus } from '../message.types.js';
 
 export class RejectedRecipientDto {
   @ApiProperty({ example: 'nobody@example.com' }) address: string;
   @ApiProperty({ nullable: true, type: 'integer', example: 550 }) smtp_code: number | null;
   @ApiProperty({ nullable: true, type: String, example: '550 5.1.1 No such user' }) smtp_reply: string | null;
+}
+
+export class SuppressedRecipientDto {
+  @ApiProperty({ example: 'bounced@example.com' }) address: string;
+  @ApiProperty({ enum: SUPPRESSION_REASONS, example: 'hard_bounce' }) reason: SuppressionReason;
 }
 
 export class AttemptResponseDto {
@@ -41,6 +47,13 @@ export class MessageResponseDto {
   @ApiProperty({ description: 'A connection was lost after the message was handed over: a rare duplicate is possible.', example: false })
   outcome_uncertain: boolean;
   @ApiProperty({ type: [RejectedRecipientDto] }) rejected_recipients: RejectedRecipientDto[];
+  @ApiProperty({
+    type: [SuppressedRecipientDto],
+    description:
+      'Recipients removed when the message was accepted because their address is on the suppression list (GET /suppressions/): ' +
+      'the message is not sent to them. `to`, `cc` and `bcc` hold the recipients that remain.',
+  })
+  suppressed_recipients: SuppressedRecipientDto[];
   @ApiProperty({ nullable: true, type: String, example: null }) last_error: string | null;
   @ApiProperty({ format: 'date-time', example: '2025-01-07T10:30:00Z' }) created_at: string;
   @ApiProperty({ format: 'date-time', example: '2025-01-07T10:30:01Z' }) updated_at: string;

@@ -45,7 +45,8 @@ export class SendBatchResultDto {
     type: 'integer',
     description:
       'This message alone: 202 stored now; 200 an idempotent replay (the original message; /send/ says so with 202 and ' +
-      'Idempotent-Replayed); 400 invalid; 422 its idempotency key was used with a different request; 503 / 500 only if it ' +
+      'Idempotent-Replayed); 400 invalid; 422 its idempotency key was used with a different request, or every recipient ' +
+      'is suppressed; 503 / 500 only if it ' +
       'could not be stored while others were.',
     enum: [202, 200, 400, 422, 500, 503],
     example: 202,
@@ -58,8 +59,8 @@ export class SendBatchResultDto {
   @ApiProperty({
     required: false,
     description:
-      'Otherwise: the body /send/ would have answered, i.e. field errors for 400 (`{"to": ["Enter a valid email address (item 1)."]}`), ' +
-      '`{"detail": "..."}` for the others.',
+      'Otherwise: the body /send/ would have answered, i.e. field errors for 400 (`{"to": ["Enter a valid email address (item 1)."]}`) ' +
+      'and for a 422 when every recipient is suppressed, `{"detail": "..."}` for the others.',
     type: Object,
     additionalProperties: true,
   })
