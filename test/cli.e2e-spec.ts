@@ -96,6 +96,33 @@ describe('CLI: credentials:rotate, providers:import, credentials:django-key, cre
     for (const out of [first.stdout, again.stdout, first.stderr]) for (const pw of passwords.values()) expect(out).not.toContain(pw);
   });
 
+  it('should re-encrypt webhook signing secrets too, the previous one of a rotation included', async () => {
+    const { id, secrets } = await withApp(OLD_KEY, async (t) => {
+      const created = await request(t.server)
+        .post(`${API}/webhooks/`)
+        .set(t.auth)
+        .send({ url: 'https://hooks.example.com/x', events: ['*'] });
+      expect(created.status).toBe(201);
+      const rotated = await request(t.server).post(`${API}/webhooks/${created.body.id}/rotate_secret/`).set(t.auth).expect(200);
+      return { id: created.body.id as number, secrets: [rotated.body.secret as string, created.body.secret as string] };
+    });
+    const run = await cli(['credentials:rotate'], `${NEW_KEY},${OLD_KEY}`);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/Re-encrypted [1-9]\d* row\(s\)/);
+    const [row] = await withApp(
+      NEW_KEY,
+      async (t) =>
+        (await t.app.get(DataSource).query('SELECT secret_encrypted, previous_secret_encrypted FROM webhooks WHERE id = $1', [id])) as {
+          secret_encrypted: string;
+          previous_secret_encrypted: string;
+        }[],
+    );
+    expect(new Fernet(NEW_KEY).decryptToString(row.secret_encrypted)).toBe(secrets[0]);
+    expect(new Fernet(NEW_KEY).decryptToString(row.previous_secret_encrypted)).toBe(secrets[1]);
+    expect(() => new Fernet(OLD_KEY).decrypt(row.secret_encrypted)).toThrow();
+    for (const secret of secrets) expect(run.stdout + run.stderr).not.toContain(secret);
+  });
+
   it('should import plain and Django-encrypted passwords, reject what no key opens, and skip what exists', async () => {
     const djangoToken = pythonToken(DJANGO_KEY, 'password-from-django');
     const strangerToken = pythonToken(Fernet.generateKey(), 'nobody-can-read-this');
@@ -205,7 +232,9 @@ describe('CLI: credentials:rotate, providers:import, credentials:django-key, cre
     const unknown = await create(['--name', 'too-much', '--scopes', 'send,root']);
     expect(unknown.code).toBe(1);
     expect(unknown.stdout).toBe('');
-    expect(unknown.stderr).toContain('--scopes: "root" is not a known scope; known scopes: providers:read, providers:write, send, metrics, admin');
+    expect(unknown.stderr).toContain(
+      '--scopes: "root" is not a known scope; known scopes: providers:read, providers:write, send, metrics, webhooks, admin',
+    );
     const missing = await create(['--name', 'no-scopes']);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain("required option '--scopes <scopes>' not specified");

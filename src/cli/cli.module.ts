@@ -2,7 +2,9 @@ import { Module } from '@nestjs/common';
 import { ApiKeysModule } from '../api-keys/api-keys.module.js';
 import { AppConfigModule } from '../config/config.module.js';
 import { DatabaseModule } from '../database/database.module.js';
+import { CredentialsModule } from '../credentials/credentials.module.js';
 import { ProvidersModule } from '../providers/providers.module.js';
+import { WebhookStoreModule } from '../webhooks/webhook-store.module.js';
 import { CreateApiKeyCommand } from './create-api-key.command.js';
 import { DjangoKeyCommand } from './django-key.command.js';
 import { ImportProvidersCommand } from './import-providers.command.js';
@@ -11,7 +13,7 @@ import { SesSmtpPasswordCommand } from './ses-smtp-password.command.js';
 
 /** Commands that work on the database. */
 @Module({
-  imports: [AppConfigModule, DatabaseModule, ProvidersModule, ApiKeysModule],
+  imports: [AppConfigModule, DatabaseModule, ProvidersModule, ApiKeysModule, CredentialsModule, WebhookStoreModule],
   providers: [RotateCredentialsCommand, ImportProvidersCommand, CreateApiKeyCommand],
 })
 export class CliModule {}

@@ -3,8 +3,8 @@ import { CredentialsModule } from '../credentials/credentials.module.js';
 import { OutboundModule } from '../outbound/outbound.module.js';
 import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
+import { WebhookStoreModule } from './webhook-store.module.js';
 import { WebhooksController } from './webhooks.controller.js';
-import { WebhooksRepository } from './webhooks.repository.js';
 import { WebhooksService } from './webhooks.service.js';
 
 /**
@@ -13,8 +13,8 @@ import { WebhooksService } from './webhooks.service.js';
  * this module, so no other module depends on it.
  */
 @Module({
-  imports: [CredentialsModule, OutboundModule, RateLimitModule],
+  imports: [CredentialsModule, OutboundModule, RateLimitModule, WebhookStoreModule],
   controllers: [WebhooksController],
-  providers: [WebhooksRepository, WebhooksService, WebhookDispatcher],
+  providers: [WebhooksService, WebhookDispatcher],
 })
 export class WebhooksModule {}

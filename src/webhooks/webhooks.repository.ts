@@ -123,6 +123,34 @@ export class WebhooksRepository {
     return row ?? null;
   }
 
+  /**
+   * Re-seals each endpoint's secrets with `reseal` (null: already under the primary key), one row
+   * at a time under a row lock; answers how many rows held secrets and how many were rewritten.
+   */
+  async resealSecrets(reseal: (token: string) => string | null): Promise<{ examined: number; rotated: number }> {
+    const ids = (await this.rows<{ id: number }>(`SELECT id FROM webhooks ORDER BY id`)).map((r) => r.id);
+    let rotated = 0;
+    for (const id of ids) {
+      const changed = await this.dataSource.transaction(async (em) => {
+        const [row] = (await em.query(`SELECT secret_encrypted, previous_secret_encrypted FROM webhooks WHERE id = $1 FOR UPDATE`, [
+          id,
+        ])) as Pick<WebhookRow, 'secret_encrypted' | 'previous_secret_encrypted'>[];
+        if (!row) return false;
+        const secret = reseal(row.secret_encrypted);
+        const previous = row.previous_secret_encrypted ? reseal(row.previous_secret_encrypted) : null;
+        if (!secret && !previous) return false;
+        await em.query(`UPDATE webhooks SET secret_encrypted = $2, previous_secret_encrypted = $3 WHERE id = $1`, [
+          id,
+          secret ?? row.secret_encrypted,
+          previous ?? row.previous_secret_encrypted,
+        ]);
+        return true;
+      });
+      if (changed) rotated += 1;
+    }
+    return { examined: ids.length, rotated };
+  }
+
   /** Every endpoint's deliveries by status. */
   async deliveryCounts(webhookIds: number[]): Promise<Map<number, DeliveryCounts>> {
     const rows = await this.rows<{ webhook_id: number; status: DeliveryStatus; n: number }>(
