@@ -21,8 +21,20 @@ export class WebhookSender {
     private readonly timeoutMs: number,
   ) {}
 
-  post(url: string, headers: Record<string, string>, body: string): Promise<PostResult> {
+  async post(url: string, headers: Record<string, string>, body: string): Promise<PostResult> {
     const target = new URL(url);
+    // Resolved and checked here, once, for names and IP literals alike (node:net never calls
+    // `lookup` for a literal); the socket then goes to one of these addresses only.
+    let addresses: string[];
+    try {
+      ({ addresses } = await this.policy.resolve(target.hostname.replace(/^\[|\]$/g, '')));
+    } catch (err) {
+      return { error: describe(err as NodeJS.ErrnoException) };
+    }
+    return this.request(target, addresses, headers, body);
+  }
+
+  private request(target: URL, addresses: string[], headers: Record<string, string>, body: string): Promise<PostResult> {
     const client = target.protocol === 'https:' ? https : http;
     return new Promise<PostResult>((resolve) => {
       let settled = false;
@@ -37,7 +49,7 @@ export class WebhookSender {
         {
           method: 'POST',
           agent: false,
-          lookup: this.lookup(),
+          lookup: checkedLookup(addresses),
           headers: {
             ...headers,
             'content-type': 'application/json',
@@ -65,24 +77,19 @@ export class WebhookSender {
       req.end(body);
     });
   }
+}
 
-  /** A `lookup` for node:net that answers only addresses the policy allows. */
-  private lookup(): LookupFunction {
-    return (hostname, options, callback) => {
-      this.policy.resolve(hostname).then(
-        ({ addresses }) => {
-          const family = (a: string) => (a.includes(':') ? 6 : 4);
-          if ((options as { all?: boolean }).all) {
-            (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(
-              null,
-              addresses.map((address) => ({ address, family: family(address) })),
-            );
-          } else callback(null, addresses[0], family(addresses[0]));
-        },
-        (err: NodeJS.ErrnoException) => callback(err, '', 4),
+/** A `lookup` for node:net that answers the addresses the policy already checked, and nothing else. */
+function checkedLookup(addresses: string[]): LookupFunction {
+  const family = (a: string) => (a.includes(':') ? 6 : 4);
+  return (_hostname, options, callback) => {
+    if ((options as { all?: boolean }).all)
+      (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(
+        null,
+        addresses.map((address) => ({ address, family: family(address) })),
       );
-    };
-  }
+    else callback(null, addresses[0], family(addresses[0]));
+  };
 }
 
 /** A connection failure in words: the policy's refusal as it is, a socket error by its code. */
