@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
+import { RetentionService } from '../src/retention/retention.service.js';
 import { API, startApp, type TestApp } from './support/app.js';
 import { deactivateAllProviders, fastSendingEnv, providerFor, waitForMessage } from './support/sending.js';
 import { closedPort, smtpServers } from './support/smtp-server.js';
@@ -391,6 +392,32 @@ describe('Webhooks: signed delivery events from the outbox (real receiver, real 
       expect(WebhookReceiver.verify(latest, rotated.body.secret)).toBeTruthy();
       expect(() => WebhookReceiver.verify(latest, hook.secret)).toThrow();
       expect(t.logs.text()).not.toContain(rotated.body.secret.slice(6));
+    });
+
+    it('should delete events past WEBHOOK_RETENTION_DAYS once every delivery of them is over, and keep those still pending', async () => {
+      const hook = await createWebhook({ is_active: false });
+      const old = async (status: string | null) => {
+        const [{ id }] = await ds.query(
+          `INSERT INTO webhook_events (type, data, created_at) VALUES ('email.sent', '{}', now() - interval '31 days') RETURNING id::text AS id`,
+        );
+        if (status)
+          await ds.query(`INSERT INTO webhook_deliveries (event_id, webhook_id, status) VALUES ($1, $2, $3)`, [id, hook.id, status]);
+        return id as string;
+      };
+      const delivered = await old('delivered');
+      const failed = await old('failed');
+      const pending = await old('pending');
+      const orphan = await old(null);
+      const [{ id: recent }] = await ds.query(
+        `INSERT INTO webhook_events (type, data) VALUES ('email.sent', '{}') RETURNING id::text AS id`,
+      );
+      const round = await t.app.get(RetentionService).purge();
+      expect(round.webhookEventsDeleted).toBeGreaterThanOrEqual(3);
+      const left = (
+        await ds.query(`SELECT id::text AS id FROM webhook_events WHERE id = ANY($1)`, [[delivered, failed, pending, orphan, recent]])
+      ).map((r: { id: string }) => r.id);
+      expect(left.sort()).toEqual([pending, recent].sort());
+      expect((await ds.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE webhook_id = $1`, [hook.id]))[0].n).toBe(1);
     });
 
     it('should keep sending at full pace while the receiver never answers', async () => {

@@ -50,6 +50,8 @@ export interface RetentionConfig {
   rowDays: number;
   batchSize: number;
   intervalSeconds: number;
+  /** Webhook events (with their deliveries, once all are over) are deleted after this many days. */
+  webhookDays: number;
 }
 
 export interface WebhooksConfig {
@@ -162,6 +164,7 @@ export class AppConfig {
       rowDays: this.get('MESSAGE_RETENTION_DAYS'),
       batchSize: this.get('MESSAGE_RETENTION_BATCH_SIZE'),
       intervalSeconds: this.get('MESSAGE_RETENTION_INTERVAL_SECONDS'),
+      webhookDays: this.get('WEBHOOK_RETENTION_DAYS'),
     };
   }
 

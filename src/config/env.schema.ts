@@ -85,6 +85,8 @@ export const envSchema = Joi.object({
     }),
   // Deliveries in flight at once in this instance.
   WEBHOOK_CONCURRENCY: Joi.number().integer().min(1).max(256).default(16),
+  // Days a webhook event is kept with its deliveries once they are all over (delivered or given up); by the retention round.
+  WEBHOOK_RETENTION_DAYS: Joi.number().integer().min(1).max(36_500).default(30),
   // How often an idle dispatcher looks for due deliveries.
   WEBHOOK_POLL_INTERVAL_MS: Joi.number().integer().min(10).max(60_000).default(1000),
 

@@ -52,6 +52,24 @@ export class RetentionRepository {
     );
   }
 
+  /**
+   * Deletes up to `limit` webhook events raised before `cutoff` whose deliveries are all over
+   * (delivered or given up), with those deliveries (ON DELETE CASCADE). An event still pending
+   * for some endpoint (one turned off, say) stays until it is delivered or given up.
+   */
+  async deleteWebhookEventsBefore(cutoff: Date, limit: number): Promise<number> {
+    return this.count(
+      `WITH gone AS (
+         DELETE FROM webhook_events WHERE id = ANY (ARRAY (
+           SELECT e.id FROM webhook_events e WHERE e.created_at < $1
+              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.status IN ('pending', 'delivering'))
+            ORDER BY e.created_at LIMIT $2 FOR UPDATE SKIP LOCKED))
+         RETURNING 1)
+       SELECT count(*)::int AS count FROM gone`,
+      [cutoff, limit],
+    );
+  }
+
   private async count(sql: string, params: unknown[]): Promise<number> {
     const [{ count }] = (await this.dataSource.query(sql, params)) as { count: number }[];
     return count;

@@ -10,7 +10,10 @@ class FakeRetentionService implements Pick<RetentionService, 'runRound'> {
 
   runRound(signal?: AbortSignal): Promise<RetentionRound | null> {
     return new Promise((resolve) =>
-      this.rounds.push({ signal, end: () => resolve({ messagesDeleted: 0, bodiesDropped: 0, batches: 1, finished: true }) }),
+      this.rounds.push({
+        signal,
+        end: () => resolve({ messagesDeleted: 0, bodiesDropped: 0, webhookEventsDeleted: 0, batches: 1, finished: true }),
+      }),
     );
   }
 }

@@ -31,6 +31,17 @@ class FakeRetentionRepository implements Pick<RetentionRepository, 'deleteFinish
     for (const m of dropped) m.bodyDroppedAt = now;
     return dropped.length;
   }
+
+  /** Old webhook events, by when they were raised. */
+  events: Date[] = [];
+
+  async deleteWebhookEventsBefore(cutoff: Date, limit: number): Promise<number> {
+    this.beforeBatch();
+    this.calls.push(`events < ${cutoff.toISOString()} limit ${limit}`);
+    const gone = this.events.filter((e) => e < cutoff).slice(0, limit);
+    this.events = this.events.filter((e) => !gone.includes(e));
+    return gone.length;
+  }
 }
 
 class FakeScheduledRounds implements Pick<ScheduledRoundsRepository, 'claim'> {
@@ -60,7 +71,9 @@ function service(
 ) {
   const repo = new FakeRetentionRepository(messages);
   const rounds = new FakeScheduledRounds(options.grant ?? true);
-  const config = { retention: { enabled: true, bodyDays: 7, rowDays: 90, batchSize: 2, intervalSeconds: 300, ...options.config } };
+  const config = {
+    retention: { enabled: true, bodyDays: 7, rowDays: 90, batchSize: 2, intervalSeconds: 300, webhookDays: 30, ...options.config },
+  };
   const retention = new RetentionService(
     repo as unknown as RetentionRepository,
     rounds as unknown as ScheduledRoundsRepository,
@@ -84,7 +97,7 @@ describe(RetentionService.name, () => {
     const messages = [...[91, 92, 93, 94, 95].map(daysAgo), ...[8, 9, 10].map(daysAgo), daysAgo(6), daysAgo(0)];
     const { retention, repo } = service(messages);
     const round = await retention.purge();
-    expect(round).toEqual({ messagesDeleted: 5, bodiesDropped: 3, batches: 5, finished: true });
+    expect(round).toEqual({ messagesDeleted: 5, bodiesDropped: 3, webhookEventsDeleted: 0, batches: 6, finished: true });
     const rowCutoff = new Date(NOW.getTime() - 90 * DAY).toISOString();
     const bodyCutoff = new Date(NOW.getTime() - 7 * DAY).toISOString();
     expect(repo.calls).toEqual([
@@ -93,13 +106,14 @@ describe(RetentionService.name, () => {
       `delete < ${rowCutoff} limit 2`,
       `drop < ${bodyCutoff} limit 2`,
       `drop < ${bodyCutoff} limit 2`,
+      `events < ${new Date(NOW.getTime() - 30 * DAY).toISOString()} limit 2`,
     ]);
     expect(messages.map((m) => m.bodyDroppedAt)).toEqual([NOW, NOW, NOW, null, null]);
   });
 
   it('should run one more, empty batch when the expired messages fill whole batches', async () => {
     const { retention, repo } = service([90.5, 91, 92, 93].map(daysAgo), { config: { batchSize: 2 } });
-    expect(await retention.purge()).toEqual({ messagesDeleted: 4, bodiesDropped: 0, batches: 4, finished: true });
+    expect(await retention.purge()).toEqual({ messagesDeleted: 4, bodiesDropped: 0, webhookEventsDeleted: 0, batches: 5, finished: true });
     expect(repo.calls.filter((c) => c.startsWith('delete'))).toHaveLength(3);
   });
 
@@ -115,13 +129,25 @@ describe(RetentionService.name, () => {
     repo.beforeBatch = () => {
       if (repo.calls.length === 1) stop.abort();
     };
-    expect(await retention.purge({ signal: stop.signal })).toEqual({ messagesDeleted: 4, bodiesDropped: 0, batches: 2, finished: false });
+    expect(await retention.purge({ signal: stop.signal })).toEqual({
+      messagesDeleted: 4,
+      bodiesDropped: 0,
+      webhookEventsDeleted: 0,
+      batches: 2,
+      finished: false,
+    });
     expect(repo.calls.some((c) => c.startsWith('drop'))).toBe(false);
   });
 
   it('should run no batch when its deadline has passed', async () => {
     const { retention, repo } = service([daysAgo(91)]);
-    expect(await retention.purge({ deadline: 0 })).toEqual({ messagesDeleted: 0, bodiesDropped: 0, batches: 0, finished: false });
+    expect(await retention.purge({ deadline: 0 })).toEqual({
+      messagesDeleted: 0,
+      bodiesDropped: 0,
+      webhookEventsDeleted: 0,
+      batches: 0,
+      finished: false,
+    });
     expect(repo.calls).toEqual([]);
   });
 
@@ -134,11 +160,21 @@ describe(RetentionService.name, () => {
 
   it('should claim each round under an owner of its own, and log a round only when it did something', async () => {
     const { retention, rounds } = service([daysAgo(91)]);
-    expect(await retention.runRound()).toEqual({ messagesDeleted: 1, bodiesDropped: 0, batches: 2, finished: true });
+    expect(await retention.runRound()).toEqual({
+      messagesDeleted: 1,
+      bodiesDropped: 0,
+      webhookEventsDeleted: 0,
+      batches: 3,
+      finished: true,
+    });
     await retention.runRound();
     expect(new Set(rounds.claims.map((c) => c.owner)).size).toBe(2);
     expect(logs.calls).toEqual([
-      [{ messagesDeleted: 1, bodiesDropped: 0, batches: 2, finished: true }, 'message retention round', 'RetentionService'],
+      [
+        { messagesDeleted: 1, bodiesDropped: 0, webhookEventsDeleted: 0, batches: 3, finished: true },
+        'message retention round',
+        'RetentionService',
+      ],
     ]);
   });
 });

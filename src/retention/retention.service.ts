@@ -16,6 +16,8 @@ export interface RetentionRound {
   messagesDeleted: number;
   /** Messages whose bodies, headers and attachments were dropped (their rows stay). */
   bodiesDropped: number;
+  /** Webhook events deleted with their deliveries. */
+  webhookEventsDeleted: number;
   /** Statements run, each its own transaction. */
   batches: number;
   /** False when the round stopped (shutdown, or half its interval spent) with work left for the next one. */
@@ -55,19 +57,21 @@ export class RetentionService {
     // A tenth of slack: an instance's own timer may fire a little early, and must not skip a round for it.
     if (!(await this.schedule.claim(JOB, `${this.instance}:${this.rounds}`, this.clock.now(), intervalMs * 0.9))) return null;
     const round = await this.purge({ signal, deadline: performance.now() + intervalMs / 2 });
-    if (round.messagesDeleted > 0 || round.bodiesDropped > 0 || !round.finished) this.logger.log(round, 'message retention round');
+    if (round.messagesDeleted > 0 || round.bodiesDropped > 0 || round.webhookEventsDeleted > 0 || !round.finished)
+      this.logger.log(round, 'message retention round');
     return round;
   }
 
   /**
    * Deletes the messages past MESSAGE_RETENTION_DAYS, then drops the bodies past
-   * MESSAGE_BODY_RETENTION_DAYS, a batch at a time, until none is left, `signal` aborts or
+   * MESSAGE_BODY_RETENTION_DAYS, then deletes the webhook events past WEBHOOK_RETENTION_DAYS whose
+   * deliveries are over, a batch at a time, until none is left, `signal` aborts or
    * performance.now() passes `deadline`.
    */
   async purge(opts: { signal?: AbortSignal; deadline?: number } = {}): Promise<RetentionRound> {
     const now = this.clock.now();
     const before = (days: number) => new Date(now.getTime() - days * DAY_MS);
-    const round: RetentionRound = { messagesDeleted: 0, bodiesDropped: 0, batches: 0, finished: false };
+    const round: RetentionRound = { messagesDeleted: 0, bodiesDropped: 0, webhookEventsDeleted: 0, batches: 0, finished: false };
     const stopped = () => opts.signal?.aborted === true || performance.now() >= (opts.deadline ?? Infinity);
     const drain = async (batch: (limit: number) => Promise<number>): Promise<{ count: number; done: boolean }> => {
       let count = 0;
@@ -85,7 +89,10 @@ export class RetentionService {
     if (!rows.done) return round;
     const bodies = await drain((limit) => this.retention.dropBodiesFinishedBefore(before(this.config.bodyDays), limit, now));
     round.bodiesDropped = bodies.count;
-    round.finished = bodies.done;
+    if (!bodies.done) return round;
+    const events = await drain((limit) => this.retention.deleteWebhookEventsBefore(before(this.config.webhookDays), limit));
+    round.webhookEventsDeleted = events.count;
+    round.finished = events.done;
     return round;
   }
 }
