@@ -15,6 +15,7 @@ import { HealthModule } from './health/health.module.js';
 import { ProvidersModule } from './providers/providers.module.js';
 import { RetentionModule } from './retention/retention.module.js';
 import { SendingModule } from './sending/sending.module.js';
+import { SesNotificationsModule } from './ses-notifications/ses-notifications.module.js';
 
 @Module({
   imports: [
@@ -25,6 +26,7 @@ import { SendingModule } from './sending/sending.module.js';
     ApiKeysModule,
     ProvidersModule,
     SendingModule,
+    SesNotificationsModule,
     HealthModule,
     RetentionModule,
   ],

@@ -250,7 +250,7 @@ export class MessagesRepository {
          ${counted('attempt')}
          UNION ALL
          SELECT result_provider_id, ($12::timestamptz AT TIME ZONE 'UTC')::date, 0, 0, 0, 1 FROM input
-          WHERE $25::boolean AND result_provider_id IS NOT NULL AND id NOT IN (SELECT id FROM marked)),
+          WHERE $26::boolean AND result_provider_id IS NOT NULL AND id NOT IN (SELECT id FROM marked)),
        aggregated AS (${upsertDailyStats('counted')})
        SELECT (SELECT n FROM settled) AS settled, (SELECT coalesce(array_agg(id::text), '{}') FROM marked) AS won`,
       ),
@@ -307,10 +307,11 @@ export class MessagesRepository {
   }
 }
 
-/** `INSERT INTO send_attempts` from nine parallel arrays, bound from `$first` on (see attemptColumns). */
+/** `INSERT INTO send_attempts` from ten parallel arrays, bound from `$first` on (see attemptColumns). */
 function insertAttempts(first: number): string {
-  const types = ['bigint', 'int', 'timestamptz', 'int', 'varchar', 'int', 'text', 'varchar', 'jsonb'];
-  return `INSERT INTO send_attempts (message_id, provider_id, started_at, response_time_ms, outcome, smtp_code, smtp_reply, error_code, rejected_recipients)
+  const types = ['bigint', 'int', 'timestamptz', 'int', 'varchar', 'int', 'text', 'varchar', 'jsonb', 'varchar'];
+  return `INSERT INTO send_attempts (message_id, provider_id, started_at, response_time_ms, outcome, smtp_code, smtp_reply, error_code, rejected_recipients,
+                                     provider_message_id)
           SELECT * FROM unnest(${types.map((t, i) => `$${first + i}::${t}[]`).join(', ')})
           RETURNING provider_id, started_at, response_time_ms, outcome`;
 }
@@ -326,6 +327,7 @@ function attemptColumns(attempts: NewAttempt[]): unknown[] {
     attempts.map((a) => a.smtp_reply),
     attempts.map((a) => a.error_code),
     attempts.map((a) => JSON.stringify(a.rejected_recipients)),
+    attempts.map((a) => a.provider_message_id),
   ];
 }
 

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { HealthModule } from '../health/health.module.js';
 import { ProvidersModule } from '../providers/providers.module.js';
 import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
+import { SesNotificationsModule } from '../ses-notifications/ses-notifications.module.js';
 import { DeliveryService } from './delivery.service.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { MessageInsertBatcher } from './message-insert-batcher.js';
@@ -20,7 +21,7 @@ const insertBatcher = {
 };
 
 @Module({
-  imports: [ProvidersModule, RateLimitModule, HealthModule],
+  imports: [ProvidersModule, RateLimitModule, HealthModule, SesNotificationsModule],
   controllers: [SendingController, ProviderTestController],
   providers: [MessagesRepository, insertBatcher, LeaseKeeper, TransportCache, OutcomeWriter, DeliveryService, SendWorker, SendingService],
 })

@@ -25,6 +25,8 @@ import { LeaseKeeper } from './lease-keeper.js';
 import { ProviderTypeRegistry } from '../provider-types/provider-type.registry.js';
 import { describeFailure } from '../provider-types/send-failure.js';
 import { SendWorker } from './send-worker.js';
+import { SesNotificationsService } from '../ses-notifications/ses-notifications.service.js';
+import type { FeedbackRow } from '../ses-notifications/ses-notifications.repository.js';
 import { limitLabel, MetricsService } from '../metrics/metrics.service.js';
 
 export type SendOutcome = { message: MessageResponseDto; created: boolean };
@@ -56,6 +58,7 @@ export class SendingService {
     private readonly leases: LeaseKeeper,
     private readonly types: ProviderTypeRegistry,
     private readonly metrics: MetricsService,
+    private readonly feedback: SesNotificationsService,
     @Inject(CLOCK) private readonly clock: Clock,
     config: AppConfig,
   ) {
@@ -185,13 +188,18 @@ export class SendingService {
       row = await this.messages.findById(String(id));
     }
     if (!row) throw AppError.notFound();
-    return this.map(row, await this.messages.attemptsOf(row.id));
+    return this.detail(row);
   }
 
   async get(id: number, principal: Principal): Promise<MessageResponseDto> {
     const row = await this.messages.findById(String(id));
     if (!row || !this.visibleTo(row, principal)) throw AppError.notFound();
-    return this.map(row, await this.messages.attemptsOf(row.id));
+    return this.detail(row);
+  }
+
+  private async detail(row: MessageRow): Promise<MessageResponseDto> {
+    const [attempts, feedback] = await Promise.all([this.messages.attemptsOf(row.id), this.feedback.feedbackOf(row.id)]);
+    return this.map(row, attempts, feedback);
   }
 
   async list(
@@ -323,7 +331,7 @@ export class SendingService {
     return `<${randomUUID()}@${this.config.messageIdDomain}>`;
   }
 
-  private map(m: MessageRow, attempts?: AttemptRow[]): MessageResponseDto {
+  private map(m: MessageRow, attempts?: AttemptRow[], feedback?: FeedbackRow[]): MessageResponseDto {
     const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
     return {
       id: Number(m.id),
@@ -360,6 +368,15 @@ export class SendingService {
           smtp_reply: a.smtp_reply,
           error_class: a.error_code,
           rejected_recipients: a.rejected_recipients,
+          provider_message_id: a.provider_message_id,
+        })),
+      }),
+      ...(feedback && {
+        feedback: feedback.map((f) => ({
+          type: f.type,
+          subtype: f.subtype,
+          recipients: f.recipients,
+          occurred_at: new Date(f.occurred_at).toISOString(),
         })),
       }),
     };
