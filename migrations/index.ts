@@ -9,6 +9,7 @@ import { ApiKeyExpiry1764800000000 } from './1764800000000-api-key-expiry.js';
 import { BatchedDelivery1764900000000 } from './1764900000000-batched-delivery.js';
 import { MessageRetention1764910000000 } from './1764910000000-message-retention.js';
 import { DeliveryEvents1764920000000 } from './1764920000000-delivery-events.js';
+import { SesTopicArn1764930000020 } from './1764930000020-ses-topic-arn.js';
 
 /** Applied in this order. A landed migration is never edited: add a new file instead. */
 export const migrations = [
@@ -23,4 +24,5 @@ export const migrations = [
   BatchedDelivery1764900000000,
   MessageRetention1764910000000,
   DeliveryEvents1764920000000,
+  SesTopicArn1764930000020,
 ];

@@ -17,6 +17,7 @@ import { RetentionModule } from './retention/retention.module.js';
 import { SendingModule } from './sending/sending.module.js';
 import { SuppressionsModule } from './suppressions/suppressions.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
+import { SesNotificationsModule } from './ses-notifications/ses-notifications.module.js';
 
 @Module({
   imports: [
@@ -28,6 +29,7 @@ import { WebhooksModule } from './webhooks/webhooks.module.js';
     ProvidersModule,
     SuppressionsModule,
     SendingModule,
+    SesNotificationsModule,
     HealthModule,
     RetentionModule,
     WebhooksModule,

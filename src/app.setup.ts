@@ -15,10 +15,19 @@ export const DOCS_PATH = 'api/docs';
 /** Everything main.ts does to the app besides listening; e2e tests call it too. */
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\b/i;
 
+const TEXT_TYPE = /^text\/plain\b/i;
+
+/** Amazon SNS posts its JSON messages as text/plain; this route alone takes that. */
+const SES_NOTIFICATIONS_ROUTE = new RegExp(`^/${API_PREFIX}/providers/[^/]+/ses_notifications/?$`, 'i');
+const isSnsRoute = (req: Request) => req.method === 'POST' && SES_NOTIFICATIONS_ROUTE.test(req.path);
+const isSnsText = (req: Request) => isSnsRoute(req) && TEXT_TYPE.test(req.headers['content-type'] ?? '');
+/** An SNS message carries up to 256 KB (an SES report with the original headers can be long), plus its envelope. */
+const SNS_BODY_LIMIT_BYTES = 512 * 1024;
+
 /** A body that is not JSON would be read as empty; DRF answers 415, and so do we. */
 function rejectNonJsonBodies(req: Request, res: Response, next: NextFunction): void {
   const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-  if (hasBody && ['POST', 'PUT', 'PATCH'].includes(req.method) && !JSON_TYPE.test(req.headers['content-type'] ?? '')) {
+  if (hasBody && ['POST', 'PUT', 'PATCH'].includes(req.method) && !JSON_TYPE.test(req.headers['content-type'] ?? '') && !isSnsText(req)) {
     res.status(415).json({ detail: `Unsupported media type "${req.headers['content-type'] ?? ''}" in request.` });
     return;
   }
@@ -78,7 +87,11 @@ function jsonBodyParser(config: AppConfig): (req: Request, res: Response, next: 
   // Not strict: a JSON string or number body is valid JSON, and gets DRF's "Expected a dictionary".
   const small = express.json({ strict: false, limit: config.bodyLimitBytes });
   const large = express.json({ strict: false, limit: config.sendBodyLimitBytes });
+  const snsLimit = Math.max(config.bodyLimitBytes, SNS_BODY_LIMIT_BYTES);
+  const snsText = express.text({ type: () => true, limit: snsLimit });
+  const snsJson = express.json({ strict: false, limit: snsLimit });
   return function jsonParser(req, res, next) {
+    if (isSnsRoute(req)) return (isSnsText(req) ? snsText : snsJson)(req, res, next);
     const parser = req.method === 'POST' && SEND_ROUTE.test(req.path) ? large : small;
     parser(req, res, next);
   };

@@ -78,9 +78,12 @@ describe('POST /send/batch/', () => {
     expect(body.results[4].errors).toEqual({ provider_id: ['Invalid pk "999999" - object does not exist.'] });
     expect(body.results[0].message).toMatchObject({ subject: 'first', to: ['alice@example.com'], status: 'queued' });
     expect(body.results[6].message).toMatchObject({ subject: 'second', to: ['bob@example.com'], status: 'queued' });
-    // The same message object as /send/ and GET /messages/{id}/ (whose attempts aside, only the worker's fields may have moved on).
-    const { attempts: _attempts, ...stored } = (await request(t.server).get(`${API}/messages/${body.results[0].message!.id}/`).set(t.auth))
-      .body as Record<string, unknown>;
+    // The same message object as /send/ and GET /messages/{id}/ (whose attempts and feedback aside, only the worker's fields may have moved on).
+    const {
+      attempts: _attempts,
+      feedback: _feedback,
+      ...stored
+    } = (await request(t.server).get(`${API}/messages/${body.results[0].message!.id}/`).set(t.auth)).body as Record<string, unknown>;
     expect(Object.keys(body.results[0].message!).sort()).toEqual(Object.keys(stored).sort());
     const { id, message_id, subject, to, created_at } = stored;
     expect(body.results[0].message).toMatchObject({ id, message_id, subject, to, created_at });

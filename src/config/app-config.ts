@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import os from 'node:os';
 import path from 'node:path';
 import type { DatabaseTimeouts } from '../database/data-source-options.js';
+import { SNS_HOST_PATTERN } from '../ses-notifications/sns-url.js';
 import { parseTrustProxy } from './env.schema.js';
 import { parseRetryDelays } from '../webhooks/retry-schedule.js';
 
@@ -66,6 +67,14 @@ export interface WebhooksConfig {
 export interface MetricsConfig {
   port: number | undefined;
   host: string;
+}
+
+/** Amazon SNS notifications (issue #14); both settings are for tests only, unset in operation. */
+export interface SesNotificationsConfig {
+  /** The host (host:port) a signing certificate or SubscribeURL must have; Amazon SNS's own unless a test replaces it. */
+  certHostPattern: RegExp;
+  /** A PEM file of an extra CA trusted for the HTTPS requests to SNS (a test CA). */
+  certCaFile: string | undefined;
 }
 
 /** Typed, read-only view of the validated environment; the only reader of configuration. */
@@ -180,6 +189,11 @@ export class AppConfig {
 
   get metrics(): MetricsConfig {
     return { port: this.get<number | undefined>('METRICS_PORT'), host: this.get('METRICS_HOST') };
+  }
+
+  get sesNotifications(): SesNotificationsConfig {
+    const pattern = this.get<string | undefined>('SNS_CERT_HOST_PATTERN');
+    return { certHostPattern: pattern ? new RegExp(pattern) : SNS_HOST_PATTERN, certCaFile: this.get('SNS_CERT_CA_FILE') };
   }
 
   /** The JSON body limit of POST /send/: the attachments (base64 grows them by a third) plus room for the rest. */

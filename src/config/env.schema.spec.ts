@@ -131,6 +131,19 @@ describe(validateEnv.name, () => {
     });
   });
 
+  describe('SNS_CERT_HOST_PATTERN and SNS_CERT_CA_FILE (tests only)', () => {
+    it('should take a regular expression outside production', () => {
+      expect(validateEnv({ NODE_ENV: 'test', SNS_CERT_HOST_PATTERN: '^127\\.0\\.0\\.1:\\d+$' }).SNS_CERT_HOST_PATTERN).toBe(
+        '^127\\.0\\.0\\.1:\\d+$',
+      );
+      expect(caught(() => validateEnv({ NODE_ENV: 'test', SNS_CERT_HOST_PATTERN: '([' })).message).toContain('SNS_CERT_HOST_PATTERN');
+    });
+
+    it.each(['SNS_CERT_HOST_PATTERN', 'SNS_CERT_CA_FILE'])('should refuse %s when NODE_ENV=production', (name) => {
+      expect(caught(() => validateEnv({ NODE_ENV: 'production', [name]: 'x' })).message).toMatch(/for tests only/);
+    });
+  });
+
   describe('AUTH_FAILURES_PER_MINUTE and TRUST_PROXY', () => {
     it('should default to 20 failures a minute and no trusted proxy', () => {
       const env = validateEnv({});

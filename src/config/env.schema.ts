@@ -117,6 +117,17 @@ export const envSchema = Joi.object({
   METRICS_PORT: Joi.number().integer().min(0).max(65535).optional(),
   // Where METRICS_PORT listens; loopback by default, since anyone who reaches it reads the metrics.
   METRICS_HOST: Joi.string().hostname().default('127.0.0.1'),
+  // Issue #14, SES notifications through SNS. TESTS ONLY: a regular expression the signing certificate's and SubscribeURL's
+  // host (host:port) must match instead of Amazon SNS's own (sns.<region>.amazonaws.com); refused when NODE_ENV=production.
+  SNS_CERT_HOST_PATTERN: Joi.string()
+    .empty('')
+    .custom((value: string) => {
+      new RegExp(value);
+      return value;
+    })
+    .optional(),
+  // TESTS ONLY: a PEM file of a CA trusted, beside the system's, for the HTTPS requests to SNS (a test's own certificate server).
+  SNS_CERT_CA_FILE: Joi.string().empty('').optional(),
   // Proxies whose X-Forwarded-For is believed: addresses, CIDR ranges, or loopback / linklocal / uniquelocal.
   TRUST_PROXY: Joi.string()
     .empty('')
@@ -185,6 +196,11 @@ export function validateEnv(raw: Record<string, unknown>): Record<string, unknow
   // The unauthenticated metrics listener cannot share the API's port (it would fail at start with EADDRINUSE).
   if (value.METRICS_PORT !== undefined && Number(value.METRICS_PORT) !== 0 && Number(value.METRICS_PORT) === Number(value.PORT))
     throw new Error('Invalid configuration: METRICS_PORT must differ from PORT');
+  // Test settings that would let anyone sign SNS messages the service believes.
+  if (value.NODE_ENV === 'production' && (value.SNS_CERT_HOST_PATTERN !== undefined || value.SNS_CERT_CA_FILE !== undefined))
+    throw new Error(
+      'Invalid configuration: SNS_CERT_HOST_PATTERN and SNS_CERT_CA_FILE are for tests only and refused when NODE_ENV=production',
+    );
   // A full-access key that can be guessed; the message never quotes it.
   if (value.NODE_ENV === 'production' && typeof value.ADMIN_API_KEY === 'string' && weakAdminKey(value.ADMIN_API_KEY))
     throw new Error(

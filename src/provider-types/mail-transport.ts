@@ -25,6 +25,8 @@ export interface Delivered {
   accepted: string[];
   rejected: RejectedRecipient[];
   reply: string | null;
+  /** The provider's own id for the message (SES's MessageId), by which its later reports name it. */
+  providerMessageId?: string | null;
 }
 
 /** One provider type's way of handing over a message. */

@@ -10,7 +10,15 @@ export type SecretName = 'smtp_password' | 'aws_secret_access_key';
 /** The provider fields a type's rules look at. */
 export type ProviderTypeFields = Pick<
   ProviderEntity,
-  'smtpHost' | 'smtpPort' | 'smtpUsername' | 'hasSmtpPassword' | 'awsRegion' | 'awsAccessKeyId' | 'hasAwsSecretAccessKey'
+  | 'smtpHost'
+  | 'smtpPort'
+  | 'smtpUsername'
+  | 'hasSmtpPassword'
+  | 'awsRegion'
+  | 'awsAccessKeyId'
+  | 'hasAwsSecretAccessKey'
+  | 'sesConfigurationSet'
+  | 'sesTopicArn'
 >;
 
 /**

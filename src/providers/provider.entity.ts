@@ -46,6 +46,14 @@ export class ProviderEntity {
   @Column({ name: 'has_aws_secret_access_key', type: 'boolean', default: false })
   hasAwsSecretAccessKey: boolean;
 
+  /** The SES configuration set messages are sent with (aws_ses only); its event destination reports bounces and complaints. */
+  @Column({ name: 'ses_configuration_set', type: 'varchar', length: 64, nullable: true })
+  sesConfigurationSet: string | null;
+
+  /** The SNS topic whose notifications the provider takes: the first to arrive, unless set. */
+  @Column({ name: 'ses_topic_arn', type: 'varchar', length: 320, nullable: true })
+  sesTopicArn: string | null;
+
   /** Bumped by every change to how we connect, so transports cached by any instance can tell they are stale. */
   @Column({ name: 'credentials_version', type: 'integer', default: 1 })
   credentialsVersion: number;

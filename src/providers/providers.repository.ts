@@ -61,6 +61,19 @@ export class ProvidersRepository {
     return this.dataSource.getRepository(ProviderEntity).findOneBy({ id });
   }
 
+  /** See ProvidersService.acceptsSesTopic: one statement, so two first messages cannot both be kept. */
+  async pinSesTopic(id: number, topicArn: string): Promise<boolean | null> {
+    const rows = (await this.dataSource.query(
+      `WITH p AS (
+         SELECT id, ses_topic_arn FROM providers WHERE id = $1 AND deleted_at IS NULL AND provider_type = 'aws_ses' FOR UPDATE),
+       pinned AS (
+         UPDATE providers SET ses_topic_arn = $2 WHERE id IN (SELECT id FROM p WHERE ses_topic_arn IS NULL) RETURNING id)
+       SELECT coalesce(p.ses_topic_arn, $2) = $2 AS accepted, (SELECT count(*) FROM pinned)::int AS pinned FROM p`,
+      [id, topicArn],
+    )) as { accepted: boolean }[];
+    return rows.length ? rows[0].accepted : null;
+  }
+
   existsByName(name: string): Promise<boolean> {
     return this.dataSource.getRepository(ProviderEntity).existsBy({ name });
   }

@@ -38,6 +38,8 @@ const CONNECTION_FIELDS = [
   'awsRegion',
   'awsAccessKeyId',
   'awsSecretAccessKeyEncrypted',
+  // Cached transports send with it: a new one must make them stale.
+  'sesConfigurationSet',
 ] as const;
 
 function toSendingProvider(p: ProviderEntity): SendingProvider {
@@ -63,6 +65,7 @@ function toSendingProvider(p: ProviderEntity): SendingProvider {
     smtpUseSsl: p.smtpUseSsl,
     awsRegion: p.awsRegion,
     awsAccessKeyId: p.awsAccessKeyId,
+    sesConfigurationSet: p.sesConfigurationSet,
   };
 }
 
@@ -268,6 +271,14 @@ export class ProvidersService {
     return token === null ? null : this.credentials.open(token);
   }
 
+  /**
+   * Whether the live aws_ses provider `id` takes SNS messages from `topicArn`: its own topic, or
+   * the first to arrive (kept from now on). Null when there is no such provider.
+   */
+  async acceptsSesTopic(id: number, topicArn: string): Promise<boolean | null> {
+    return this.providers.pinSesTopic(id, topicArn);
+  }
+
   async existsByName(name: string): Promise<boolean> {
     return this.providers.existsByName(name);
   }
@@ -311,6 +322,8 @@ export class ProvidersService {
     set('smtpUseSsl', dto.smtp_use_ssl);
     set('awsRegion', dto.aws_region);
     set('awsAccessKeyId', dto.aws_access_key_id);
+    set('sesConfigurationSet', dto.ses_configuration_set === '' ? null : dto.ses_configuration_set);
+    set('sesTopicArn', dto.ses_topic_arn === '' ? null : dto.ses_topic_arn);
     set('fromEmail', dto.from_email);
     set('fromName', dto.from_name);
     set('replyTo', dto.reply_to === '' ? null : dto.reply_to);
@@ -369,6 +382,8 @@ export class ProvidersService {
       aws_region: p.awsRegion,
       aws_access_key_id: p.awsAccessKeyId,
       has_aws_secret_access_key: p.hasAwsSecretAccessKey,
+      ses_configuration_set: p.sesConfigurationSet,
+      ses_topic_arn: p.sesTopicArn,
       from_email: p.fromEmail,
       from_name: p.fromName,
       reply_to: p.replyTo,

@@ -25,4 +25,6 @@ export interface SendingProvider {
   smtpUseSsl: boolean;
   awsRegion: string | null;
   awsAccessKeyId: string | null;
+  /** Sent as SendEmail's ConfigurationSetName (aws_ses). */
+  sesConfigurationSet: string | null;
 }

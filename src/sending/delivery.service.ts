@@ -228,6 +228,7 @@ export class DeliveryService {
       smtp_reply: result.ok ? result.delivered.reply : result.failure.reply,
       error_code: result.ok ? null : result.failure.code,
       rejected_recipients: result.ok ? result.delivered.rejected : [],
+      provider_message_id: result.ok ? (result.delivered.providerMessageId ?? null) : null,
     };
     return { result, record };
   }

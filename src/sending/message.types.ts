@@ -71,6 +71,8 @@ export interface AttemptRow {
   smtp_reply: string | null;
   error_code: string | null;
   rejected_recipients: RejectedRecipient[];
+  /** The provider's own id for the message (SES's MessageId); null when it gave none. */
+  provider_message_id: string | null;
 }
 
 /** What the API stores for a new message. */

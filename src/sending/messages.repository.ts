@@ -261,7 +261,7 @@ export class MessagesRepository {
          ${counted('attempt')}
          UNION ALL
          SELECT result_provider_id, ($12::timestamptz AT TIME ZONE 'UTC')::date, 0, 0, 0, 1 FROM input
-          WHERE $25::boolean AND result_provider_id IS NOT NULL AND id NOT IN (SELECT id FROM marked)),
+          WHERE $26::boolean AND result_provider_id IS NOT NULL AND id NOT IN (SELECT id FROM marked)),
        aggregated AS (${upsertDailyStats('counted')}),
        events AS (${raiseEvents(`(${MESSAGE_EVENTS}) AS e`)})
        SELECT (SELECT n FROM settled) AS settled, (SELECT coalesce(array_agg(id::text), '{}') FROM marked) AS won,
@@ -350,7 +350,8 @@ const MESSAGE_EVENTS = `
            'to', mk.to_addresses, 'cc', mk.cc_addresses, 'bcc', mk.bcc_addresses,
            'provider', CASE WHEN p.id IS NOT NULL THEN jsonb_build_object('id', p.id, 'name', p.name, 'provider_type', p.provider_type) END,
            'reply', CASE WHEN la.id IS NOT NULL
-                    THEN jsonb_build_object('outcome', la.outcome, 'smtp_code', la.smtp_code, 'smtp_reply', la.smtp_reply) END,
+                    THEN jsonb_build_object('outcome', la.outcome, 'smtp_code', la.smtp_code, 'smtp_reply', la.smtp_reply,
+                                            'provider_message_id', la.provider_message_id) END,
            'rejected_recipients', CASE WHEN mk.status = 'sent' THEN mk.rejected_recipients END,
            'error', CASE WHEN mk.status <> 'sent' THEN mk.last_error END,
            'next_attempt_at', CASE WHEN mk.status = 'queued' THEN mk.next_attempt_at END,
@@ -361,12 +362,13 @@ const MESSAGE_EVENTS = `
    WHERE EXISTS (SELECT 1 FROM webhooks WHERE is_active)
      AND (mk.status IN ('sent', 'failed') OR la.id IS NOT NULL)`;
 
-/** `INSERT INTO send_attempts` from nine parallel arrays, bound from `$first` on (see attemptColumns). */
+/** `INSERT INTO send_attempts` from ten parallel arrays, bound from `$first` on (see attemptColumns). */
 function insertAttempts(first: number): string {
-  const types = ['bigint', 'int', 'timestamptz', 'int', 'varchar', 'int', 'text', 'varchar', 'jsonb'];
-  return `INSERT INTO send_attempts (message_id, provider_id, started_at, response_time_ms, outcome, smtp_code, smtp_reply, error_code, rejected_recipients)
+  const types = ['bigint', 'int', 'timestamptz', 'int', 'varchar', 'int', 'text', 'varchar', 'jsonb', 'varchar'];
+  return `INSERT INTO send_attempts (message_id, provider_id, started_at, response_time_ms, outcome, smtp_code, smtp_reply, error_code, rejected_recipients,
+                                     provider_message_id)
           SELECT * FROM unnest(${types.map((t, i) => `$${first + i}::${t}[]`).join(', ')})
-          RETURNING id, message_id, provider_id, started_at, response_time_ms, outcome, smtp_code, smtp_reply`;
+          RETURNING id, message_id, provider_id, started_at, response_time_ms, outcome, smtp_code, smtp_reply, provider_message_id`;
 }
 
 function attemptColumns(attempts: NewAttempt[]): unknown[] {
@@ -380,6 +382,7 @@ function attemptColumns(attempts: NewAttempt[]): unknown[] {
     attempts.map((a) => a.smtp_reply),
     attempts.map((a) => a.error_code),
     attempts.map((a) => JSON.stringify(a.rejected_recipients)),
+    attempts.map((a) => a.provider_message_id),
   ];
 }
 

@@ -3,6 +3,7 @@ import { HealthModule } from '../health/health.module.js';
 import { ProvidersModule } from '../providers/providers.module.js';
 import { RateLimitModule } from '../rate-limit/rate-limit.module.js';
 import { SuppressionsModule } from '../suppressions/suppressions.module.js';
+import { SesNotificationsModule } from '../ses-notifications/ses-notifications.module.js';
 import { DeliveryService } from './delivery.service.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { MessageInsertBatcher } from './message-insert-batcher.js';
@@ -21,7 +22,7 @@ const insertBatcher = {
 };
 
 @Module({
-  imports: [ProvidersModule, RateLimitModule, HealthModule, SuppressionsModule],
+  imports: [ProvidersModule, RateLimitModule, HealthModule, SuppressionsModule, SesNotificationsModule],
   controllers: [SendingController, ProviderTestController],
   providers: [MessagesRepository, insertBatcher, LeaseKeeper, TransportCache, OutcomeWriter, DeliveryService, SendWorker, SendingService],
 })

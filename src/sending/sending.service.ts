@@ -27,6 +27,8 @@ import { describeFailure } from '../provider-types/send-failure.js';
 import { SendWorker } from './send-worker.js';
 import { RECIPIENT_FIELDS, removeSuppressed, type Kept, type Recipients } from '../suppressions/suppressed-recipients.js';
 import { SuppressionsService } from '../suppressions/suppressions.service.js';
+import { SesNotificationsService } from '../ses-notifications/ses-notifications.service.js';
+import type { FeedbackRow } from '../ses-notifications/ses-notifications.repository.js';
 import { limitLabel, MetricsService } from '../metrics/metrics.service.js';
 
 export type SendOutcome = { message: MessageResponseDto; created: boolean };
@@ -69,6 +71,7 @@ export class SendingService {
     private readonly types: ProviderTypeRegistry,
     private readonly metrics: MetricsService,
     private readonly suppressions: SuppressionsService,
+    private readonly feedback: SesNotificationsService,
     @Inject(CLOCK) private readonly clock: Clock,
     config: AppConfig,
   ) {
@@ -217,13 +220,18 @@ export class SendingService {
       row = await this.messages.findById(String(id));
     }
     if (!row) throw AppError.notFound();
-    return this.map(row, await this.messages.attemptsOf(row.id));
+    return this.detail(row);
   }
 
   async get(id: number, principal: Principal): Promise<MessageResponseDto> {
     const row = await this.messages.findById(String(id));
     if (!row || !this.visibleTo(row, principal)) throw AppError.notFound();
-    return this.map(row, await this.messages.attemptsOf(row.id));
+    return this.detail(row);
+  }
+
+  private async detail(row: MessageRow): Promise<MessageResponseDto> {
+    const [attempts, feedback] = await Promise.all([this.messages.attemptsOf(row.id), this.feedback.feedbackOf(row.id)]);
+    return this.map(row, attempts, feedback);
   }
 
   async list(
@@ -357,7 +365,7 @@ export class SendingService {
     return `<${randomUUID()}@${this.config.messageIdDomain}>`;
   }
 
-  private map(m: MessageRow, attempts?: AttemptRow[]): MessageResponseDto {
+  private map(m: MessageRow, attempts?: AttemptRow[], feedback?: FeedbackRow[]): MessageResponseDto {
     const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
     return {
       id: Number(m.id),
@@ -395,6 +403,15 @@ export class SendingService {
           smtp_reply: a.smtp_reply,
           error_class: a.error_code,
           rejected_recipients: a.rejected_recipients,
+          provider_message_id: a.provider_message_id,
+        })),
+      }),
+      ...(feedback && {
+        feedback: feedback.map((f) => ({
+          type: f.type,
+          subtype: f.subtype,
+          recipients: f.recipients,
+          occurred_at: new Date(f.occurred_at).toISOString(),
         })),
       }),
     };

@@ -27,6 +27,8 @@ export function sesAccount(overrides: Partial<SesAccount> = {}): SesAccount {
 /** A SendEmail request that reached the emulator and was accepted, as the app sent it. */
 export interface SesSentEmail {
   fromEmailAddress: string | null;
+  /** ConfigurationSetName, which the emulator accepts but does not store. */
+  configurationSetName: string | null;
   destination: { to: string[]; cc: string[]; bcc: string[] };
   /** The access key id and region the request was signed with (from its Authorization header). */
   accessKeyId: string | null;
@@ -181,6 +183,7 @@ export class SesEmulator {
   private async record(req: IncomingMessage, body: Buffer): Promise<void> {
     const request = JSON.parse(body.toString('utf8')) as {
       FromEmailAddress?: string;
+      ConfigurationSetName?: string;
       Destination?: { ToAddresses?: string[]; CcAddresses?: string[]; BccAddresses?: string[] };
       Content?: { Raw?: { Data?: string } };
     };
@@ -188,6 +191,7 @@ export class SesEmulator {
     const raw = Buffer.from(request.Content?.Raw?.Data ?? '', 'base64');
     this.sent.push({
       fromEmailAddress: request.FromEmailAddress ?? null,
+      configurationSetName: request.ConfigurationSetName ?? null,
       destination: {
         to: request.Destination?.ToAddresses ?? [],
         cc: request.Destination?.CcAddresses ?? [],

@@ -56,16 +56,27 @@ describe('SesTransport (SDK client mocked)', () => {
       accepted: ['alice@example.com', 'carol@example.com', 'dave@example.com'],
       rejected: [],
       reply: 'SES MessageId 0102018f-abc',
+      providerMessageId: '0102018f-abc',
     });
     const [call] = ses.commandCalls(SendEmailCommand);
     const input = call.args[0].input;
     expect(input.FromEmailAddress).toBe('noreply@example.com');
+    expect(input.ConfigurationSetName).toBeUndefined();
     expect(input.Destination).toEqual({ ToAddresses: ['alice@example.com', 'carol@example.com', 'dave@example.com'] });
     const parsed = await simpleParser(Buffer.from(input.Content?.Raw?.Data as Uint8Array));
     expect(parsed.messageId).toBe(mail.messageId);
     expect(parsed.headers.get('bcc')).toBeUndefined();
     expect(parsed.headers.get('x-campaign')).toBe('spring');
     expect(parsed.attachments.map((a) => a.filename)).toEqual(['a.txt']);
+  });
+
+  it("should send with the provider's configuration set when it has one", async () => {
+    ses.on(SendEmailCommand).resolves({ MessageId: '0102018f-def' });
+    const transport = new SesTransport({ ...provider, sesConfigurationSet: 'transactional-events' }, SECRET, config);
+    await transport.send(mail);
+    transport.close();
+    const [call] = ses.commandCalls(SendEmailCommand);
+    expect(call.args[0].input.ConfigurationSetName).toBe('transactional-events');
   });
 
   it('should throw a classified SendFailure when SES refuses', async () => {

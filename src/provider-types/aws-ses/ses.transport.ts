@@ -44,6 +44,7 @@ diagnosticsChannel.subscribe('http.client.request.start', (message) => {
 export class SesTransport implements MailTransport {
   private readonly client: SESv2Client;
   private readonly transporter: Transporter;
+  private readonly configurationSet: string | null;
 
   constructor(
     provider: SendingProvider,
@@ -56,6 +57,7 @@ export class SesTransport implements MailTransport {
       socketTimeoutMs: config.smtp.socketTimeoutMs,
     });
     this.client = client;
+    this.configurationSet = provider.sesConfigurationSet;
     this.transporter = nodemailer.createTransport({
       SES: {
         sesClient: {
@@ -80,17 +82,23 @@ export class SesTransport implements MailTransport {
       .sendMail({
         ...mailOptions(mail),
         // The plain sender, as in the SMTP envelope; nodemailer would give the From header, name and all.
-        ses: { FromEmailAddress: mail.from.address },
+        ses: {
+          FromEmailAddress: mail.from.address,
+          ...(this.configurationSet && { ConfigurationSetName: this.configurationSet }),
+        },
       } as SendMailOptions)
       .catch((err: unknown) => {
         const progress = typeof err === 'object' && err !== null ? progressOf.get(err) : undefined;
         throw new SendFailure(classifySesFailure(err, progress?.requestStarted ? progress : undefined, this.secretAccessKey));
       });
+    // nodemailer's SES transport answers SendEmail's MessageId as `response`.
+    const messageId = typeof info.response === 'string' && info.response ? info.response : null;
     return {
       // SES takes a message for all its recipients or for none.
       accepted: [...mail.to, ...mail.cc, ...mail.bcc],
       rejected: [],
-      reply: typeof info.response === 'string' && info.response ? `SES MessageId ${info.response}`.slice(0, 300) : null,
+      reply: messageId ? `SES MessageId ${messageId}`.slice(0, 300) : null,
+      providerMessageId: messageId && messageId.length <= 255 ? messageId : null,
     };
   }
 

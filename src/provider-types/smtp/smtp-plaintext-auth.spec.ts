@@ -17,6 +17,8 @@ const fields = (overrides: Record<string, unknown> = {}) => ({
   awsRegion: null,
   awsAccessKeyId: null,
   hasAwsSecretAccessKey: false,
+  sesConfigurationSet: null,
+  sesTopicArn: null,
   smtpUseTls: false,
   smtpUseSsl: false,
   ...overrides,

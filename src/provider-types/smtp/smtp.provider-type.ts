@@ -29,6 +29,9 @@ export class SmtpProviderType implements ProviderTypeDriver {
     if (passwordInClear(p) && !this.config.smtpAllowPlaintextAuth) errors.non_field_errors = [PLAINTEXT_AUTH_FIELD_ERROR];
     if (!p.smtpHost) errors.smtp_host = [MSG.required];
     if (!p.smtpPort) errors.smtp_port = [MSG.required];
+    // Refused rather than ignored: a client setting it expects SES feedback an SMTP provider never gets.
+    if (p.sesConfigurationSet) errors.ses_configuration_set = ['Only an aws_ses provider sends with a configuration set.'];
+    if (p.sesTopicArn) errors.ses_topic_arn = ['Only an aws_ses provider takes SNS notifications.'];
     return errors;
   }
 

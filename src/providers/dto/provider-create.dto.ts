@@ -4,6 +4,12 @@ import { PRIORITIES, PROVIDER_TYPES, type Priority, type ProviderType } from '..
 
 const LIMIT_MAX = 2_147_483_647;
 
+/** SES's own rule for configuration set names. */
+const SES_CONFIGURATION_SET = /^[A-Za-z0-9_-]{1,64}$/;
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
+const SNS_TOPIC_ARN_MESSAGE = 'Enter an SNS topic ARN such as arn:aws:sns:eu-west-1:123456789012:ses-feedback.';
+const SES_CONFIGURATION_SET_MESSAGE = 'Enter a configuration set name: 1 to 64 letters, digits, "_" or "-".';
+
 export class ProviderCreateDto {
   @CharField({
     required: true,
@@ -90,6 +96,36 @@ export class ProviderCreateDto {
     },
   })
   aws_secret_access_key?: string | null;
+
+  @CharField({
+    maxLength: 64,
+    allowBlank: true,
+    nullable: true,
+    singleLine: true,
+    check: (v) => (SES_CONFIGURATION_SET.test(v) ? null : SES_CONFIGURATION_SET_MESSAGE),
+    api: {
+      description:
+        'Amazon SES configuration set every message of this provider is sent with (`aws_ses` only); its event destination ' +
+        'reports bounces and complaints to `/providers/{id}/ses_notifications/`. Blank or null for none.',
+      example: 'transactional-events',
+    },
+  })
+  ses_configuration_set?: string | null;
+
+  @CharField({
+    maxLength: 320,
+    allowBlank: true,
+    nullable: true,
+    singleLine: true,
+    check: (v) => (SNS_TOPIC_ARN.test(v) ? null : SNS_TOPIC_ARN_MESSAGE),
+    api: {
+      description:
+        'The SNS topic whose notifications `/providers/{id}/ses_notifications/` takes (`aws_ses` only). Left unset, the first ' +
+        'topic whose signed message arrives is kept; messages from any other are refused. Blank or null: take the next first one.',
+      example: 'arn:aws:sns:eu-west-1:123456789012:ses-feedback',
+    },
+  })
+  ses_topic_arn?: string | null;
 
   @EmailField({
     required: true,

@@ -18,6 +18,15 @@ export class ProviderResponseDto {
   @ApiProperty({ nullable: true, type: String, example: null }) aws_access_key_id: string | null;
   @ApiProperty({ description: 'Whether an AWS secret access key is stored (it is never returned).', example: false })
   has_aws_secret_access_key: boolean;
+  @ApiProperty({ description: 'The SES configuration set messages are sent with (aws_ses).', nullable: true, type: String, example: null })
+  ses_configuration_set: string | null;
+  @ApiProperty({
+    description: 'The SNS topic whose notifications the provider takes (aws_ses); the first to arrive unless set.',
+    nullable: true,
+    type: String,
+    example: null,
+  })
+  ses_topic_arn: string | null;
   @ApiProperty({ example: 'noreply@example.com' }) from_email: string;
   @ApiProperty({ example: 'Example Inc.' }) from_name: string;
   @ApiProperty({ nullable: true, type: String, example: 'support@example.com' }) reply_to: string | null;

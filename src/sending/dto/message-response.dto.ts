@@ -23,6 +23,41 @@ export class AttemptResponseDto {
   @ApiProperty({ description: "nodemailer's error code (ECONNECTION, EAUTH, EENVELOPE, …).", nullable: true, type: String, example: null })
   error_class: string | null;
   @ApiProperty({ type: [RejectedRecipientDto] }) rejected_recipients: RejectedRecipientDto[];
+  @ApiProperty({
+    description: "The provider's own id for the message (Amazon SES's MessageId), by which its bounce and complaint reports name it.",
+    nullable: true,
+    type: String,
+    example: null,
+  })
+  provider_message_id: string | null;
+}
+
+export class FeedbackRecipientDto {
+  @ApiProperty({ example: 'alice@example.com' }) address: string;
+  @ApiProperty({ description: 'Bounces: the DSN status.', required: false, nullable: true, type: String, example: '5.1.1' })
+  status?: string | null;
+  @ApiProperty({
+    description: 'Bounces: what the receiving server answered.',
+    required: false,
+    nullable: true,
+    type: String,
+    example: 'smtp; 550 5.1.1 user unknown',
+  })
+  diagnostic_code?: string | null;
+}
+
+/** What the provider reported about the message after taking it (Amazon SES through SNS). */
+export class MessageFeedbackDto {
+  @ApiProperty({ enum: ['bounce', 'complaint', 'delivery'], example: 'bounce' }) type: string;
+  @ApiProperty({
+    description: "Bounces: SES's bounceType/bounceSubType (`Permanent/General`); complaints: the feedback type (`abuse`).",
+    nullable: true,
+    type: String,
+    example: 'Permanent/General',
+  })
+  subtype: string | null;
+  @ApiProperty({ type: [FeedbackRecipientDto] }) recipients: FeedbackRecipientDto[];
+  @ApiProperty({ format: 'date-time', example: '2025-01-07T10:30:05Z' }) occurred_at: string;
 }
 
 export class MessageResponseDto {
@@ -71,6 +106,12 @@ export class MessageResponseDto {
   body_dropped_at: string | null;
   @ApiProperty({ type: [AttemptResponseDto], required: false, description: 'Every attempt, oldest first (detail route only).' })
   attempts?: AttemptResponseDto[];
+  @ApiProperty({
+    type: [MessageFeedbackDto],
+    required: false,
+    description: 'Bounces, complaints and deliveries the provider reported, oldest first (detail route only).',
+  })
+  feedback?: MessageFeedbackDto[];
 }
 
 export class MessagePageDto {
