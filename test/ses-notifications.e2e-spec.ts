@@ -62,9 +62,12 @@ describe('SES bounces and complaints through Amazon SNS (POST /providers/{id}/se
   beforeAll(async () => {
     ses = await SesEmulator.start();
     sns = await FakeSns.start();
-    t = await startApp({ env: fastSendingEnv({ ...ses.env(), ...sns.env() }) });
+    // The outbox is read directly; no dispatcher delivers it (the endpoint below is a placeholder).
+    t = await startApp({ env: fastSendingEnv({ ...ses.env(), ...sns.env(), WEBHOOKS_ENABLED: 'false' }) });
     provider = await sesProviderFor(t, { ses_configuration_set: 'feedback-events' });
-    await db().query(`INSERT INTO webhooks (url, events, secret_encrypted) VALUES ('http://127.0.0.1:9/', '["*"]', 'x')`);
+    await db().query(
+      `INSERT INTO webhooks (url, events, secret_encrypted) VALUES ('http://127.0.0.1:9/', '["email.bounced", "email.complained", "email.suppressed"]', 'x')`,
+    );
   }, 60_000);
   beforeEach(() => {
     sns.requests.length = 0;
