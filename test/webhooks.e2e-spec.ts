@@ -7,6 +7,16 @@ import { deactivateAllProviders, fastSendingEnv, providerFor, waitForMessage } f
 import { closedPort, smtpServers } from './support/smtp-server.js';
 import { WebhookReceiver, type ReceivedEvent } from './support/webhook-receiver.js';
 
+/** Polls `read` until `done` holds of its value (the outcome of a delivery is written after the receiver answered). */
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Retries a fraction of a second apart, so a test sees a delivery retried, recovered or given up. */
 const FAST_WEBHOOKS = { WEBHOOK_POLL_INTERVAL_MS: '50', WEBHOOK_RETRY_DELAYS: '0.3,0.3,0.3', WEBHOOK_TIMEOUT_SECONDS: '2' };
 
@@ -167,7 +177,10 @@ describe('Webhooks: signed delivery events from the outbox (real receiver, real 
       expect(got.body).not.toContain('secret html');
       // Another secret does not verify it.
       expect(() => WebhookReceiver.verify(got, 'whsec_' + Buffer.alloc(32, 7).toString('base64'))).toThrow();
-      const deliveries = await request(t.server).get(`${API}/webhooks/${hook.id}/deliveries/`).set(t.auth).expect(200);
+      const deliveries = await eventually(
+        () => request(t.server).get(`${API}/webhooks/${hook.id}/deliveries/`).set(t.auth).expect(200),
+        (res) => res.body.results[0]?.status === 'delivered',
+      );
       expect(deliveries.body).toMatchObject({ count: 1, next: null, previous: null });
       expect(deliveries.body.results[0]).toMatchObject({
         event_id: got.id,
@@ -303,9 +316,17 @@ describe('Webhooks: signed delivery events from the outbox (real receiver, real 
       expect(new Set(delivered.map((e) => e.id)).size).toBe(3);
       // Every attempt of one event carried the same webhook-id and body.
       for (const d of delivered) expect(new Set(receiver.received.filter((e) => e.id === d.id).map((e) => e.body)).size).toBe(1);
-      const rows = await ds.query(`SELECT status, attempts, last_status_code FROM webhook_deliveries WHERE webhook_id = $1`, [created[0]]);
-      expect(rows.every((r: { status: string }) => r.status === 'delivered')).toBe(true);
-      expect(Math.max(...rows.map((r: { attempts: number }) => r.attempts))).toBeGreaterThan(1);
+      // The outcome is written after the receiver answered: wait for the last of them.
+      const rows = await eventually(
+        async () =>
+          (await ds.query(`SELECT status, attempts FROM webhook_deliveries WHERE webhook_id = $1`, [created[0]])) as {
+            status: string;
+            attempts: number;
+          }[],
+        (found) => found.every((r) => r.status === 'delivered'),
+      );
+      expect(rows.map((r) => r.status)).toEqual(['delivered', 'delivered', 'delivered']);
+      expect(Math.max(...rows.map((r) => r.attempts))).toBeGreaterThan(1);
     });
 
     it('should give up when the retry schedule is spent, and record why', async () => {
@@ -474,7 +495,10 @@ describe('Webhooks with two dispatchers on one database', () => {
     expect(new Set(ids).size).toBe(60);
     expect(new Set(receiver.received.map((e) => (e.event.data as { n: number }).n)).size).toBe(60);
     for (const e of receiver.received) expect(WebhookReceiver.verify(e, hook.secret)).toBeTruthy();
-    const owners = await ds.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'delivered'`);
-    expect(owners[0].n).toBe(60);
+    const delivered = await eventually(
+      async () => (await ds.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'delivered'`))[0].n as number,
+      (n) => n === 60,
+    );
+    expect(delivered).toBe(60);
   });
 });

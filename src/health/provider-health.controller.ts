@@ -2,7 +2,7 @@ import { Controller, Get, HttpCode, Post, Query, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { RequireScope } from '../common/auth/auth.decorators.js';
-import { pageLinks } from '../common/pagination.js';
+import { pageLinks, pageOf } from '../common/pagination.js';
 import { ApiNotFound, ApiValidationErrors } from '../common/errors/api-error-responses.js';
 import { ApiIdParam, IdParam } from '../common/validation/id.param.js';
 import { sesAccountDto } from '../providers/dto/ses-account.dto.js';
@@ -45,8 +45,7 @@ export class ProviderHealthController {
   @ApiValidationErrors({ page_size: ['Ensure this value is less than or equal to 200.'] })
   @ApiNotFound('provider')
   async history(@IdParam() id: number, @Query() query: HealthHistoryQuery, @Req() req: Request): Promise<HealthHistoryPageDto> {
-    const page = query.page ?? 1;
-    const size = query.page_size ?? 50;
+    const { page, size } = pageOf(query);
     const { count, rows } = await this.health.history(id, page, size);
     return {
       count,

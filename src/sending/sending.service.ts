@@ -8,6 +8,7 @@ import { MessageInsertBatcher } from './message-insert-batcher.js';
 import { requestHash } from './request-hash.js';
 import type { BatchItem } from './send-batch.pipe.js';
 import type { Principal } from '../common/auth/principal.js';
+import { pageOf } from '../common/pagination.js';
 import { AppError, ErrorCode, type FieldErrors } from '../common/errors/app-error.js';
 import { AppConfig, type SendingConfig } from '../config/app-config.js';
 import { ProvidersService } from '../providers/providers.service.js';
@@ -239,8 +240,7 @@ export class SendingService {
     principal: Principal,
     links: (page: number, size: number, count: number) => Pick<MessagePageDto, 'next' | 'previous'>,
   ): Promise<MessagePageDto> {
-    const page = query.page ?? 1;
-    const size = query.page_size ?? 50;
+    const { page, size, offset } = pageOf(query);
     const { count, rows } = await this.messages.list(
       {
         apiKeyId: principal.scopes.includes('admin') ? undefined : principal.keyId,
@@ -250,7 +250,7 @@ export class SendingService {
         createdUntil: query.created_until ? new Date(query.created_until) : undefined,
       },
       size,
-      (page - 1) * size,
+      offset,
     );
     return { count, ...links(page, size, count), results: rows.map((r) => this.map(r)) };
   }

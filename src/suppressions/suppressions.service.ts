@@ -1,3 +1,4 @@
+import { pageOf } from '../common/pagination.js';
 import { Injectable } from '@nestjs/common';
 import { AppError } from '../common/errors/app-error.js';
 import type { SuppressionCreateDto } from './dto/suppression-create.dto.js';
@@ -25,13 +26,8 @@ export class SuppressionsService {
     query: SuppressionListQuery,
     links: (page: number, size: number, count: number) => Pick<SuppressionPageDto, 'next' | 'previous'>,
   ): Promise<SuppressionPageDto> {
-    const page = query.page ?? 1;
-    const size = query.page_size ?? 50;
-    const { count, rows } = await this.suppressions.list(
-      { email: query.email || undefined, reason: query.reason },
-      size,
-      (page - 1) * size,
-    );
+    const { page, size, offset } = pageOf(query);
+    const { count, rows } = await this.suppressions.list({ email: query.email || undefined, reason: query.reason }, size, offset);
     return { count, ...links(page, size, count), results: rows.map((r) => this.map(r)) };
   }
 

@@ -3,9 +3,8 @@ import { ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOp
 import type { Request } from 'express';
 import { RequireScope } from '../common/auth/auth.decorators.js';
 import { ApiNotFound, ApiValidationErrors } from '../common/errors/api-error-responses.js';
-import { pageLinks } from '../common/pagination.js';
+import { pageLinks, pageOf, PageQuery } from '../common/pagination.js';
 import { ApiIdParam, IdParam } from '../common/validation/id.param.js';
-import { DeliveryListQuery } from './dto/delivery-list.query.js';
 import { WebhookCreateDto } from './dto/webhook-create.dto.js';
 import { DeliveryPageDto, WebhookCreatedDto, WebhookResponseDto, WebhookTestResultDto } from './dto/webhook-response.dto.js';
 import { WEBHOOK_UPDATE_EXAMPLES, WebhookUpdateDto } from './dto/webhook-update.dto.js';
@@ -106,10 +105,9 @@ export class WebhooksController {
   @ApiIdParam()
   @ApiOkResponse({ type: DeliveryPageDto, description: 'One page of deliveries.' })
   @ApiNotFound('webhook endpoint')
-  async deliveries(@IdParam() id: number, @Query() query: DeliveryListQuery, @Req() req: Request): Promise<DeliveryPageDto> {
-    const page = query.page ?? 1;
-    const size = query.page_size ?? 50;
-    const { count, results } = await this.webhooks.deliveries(id, page, size);
+  async deliveries(@IdParam() id: number, @Query() query: PageQuery, @Req() req: Request): Promise<DeliveryPageDto> {
+    const { page, size, offset } = pageOf(query);
+    const { count, results } = await this.webhooks.deliveries(id, size, offset);
     return { count, ...pageLinks(req, page, size, count), results };
   }
 }

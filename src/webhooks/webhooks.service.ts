@@ -108,9 +108,9 @@ export class WebhooksService {
     };
   }
 
-  async deliveries(id: number, page: number, size: number): Promise<Omit<DeliveryPageDto, 'next' | 'previous'>> {
+  async deliveries(id: number, limit: number, offset: number): Promise<Omit<DeliveryPageDto, 'next' | 'previous'>> {
     await this.found(id);
-    const { count, rows } = await this.repository.deliveries(id, size, (page - 1) * size);
+    const { count, rows } = await this.repository.deliveries(id, limit, offset);
     return { count, results: rows.map((r) => this.mapDelivery(r)) };
   }
 

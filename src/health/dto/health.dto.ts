@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IntegerField } from '../../common/validation/drf-fields.js';
+import { PageQuery } from '../../common/pagination.js';
 import { SES_ACCOUNT_PROPERTY, SesAccountDto } from '../../providers/dto/ses-account.dto.js';
 import { HEALTH_STATUSES, type HealthStatus } from '../../providers/provider.constants.js';
 
@@ -43,7 +43,4 @@ export class HealthHistoryPageDto {
   @ApiProperty({ type: [HealthCheckRecordDto] }) results: HealthCheckRecordDto[];
 }
 
-export class HealthHistoryQuery {
-  @IntegerField({ min: 1, api: { description: 'Default 1.' } }) page?: number;
-  @IntegerField({ min: 1, max: 200, api: { description: 'Default 50.' } }) page_size?: number;
-}
+export class HealthHistoryQuery extends PageQuery {}

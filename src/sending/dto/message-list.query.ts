@@ -1,3 +1,4 @@
+import { PageQuery } from '../../common/pagination.js';
 import { ChoiceField, IntegerField, field, type Check } from '../../common/validation/drf-fields.js';
 import { MESSAGE_STATUSES, type MessageStatus } from '../message.types.js';
 
@@ -8,7 +9,7 @@ const dateTime: Check = (v) =>
 
 // No `example` on a filter: Swagger UI fills examples into the form, and Execute on the untouched
 // form would then filter the list down to nothing.
-export class MessageListQuery {
+export class MessageListQuery extends PageQuery {
   @ChoiceField(MESSAGE_STATUSES, { api: { description: 'Only messages in this state.' } })
   status?: MessageStatus;
 
@@ -24,10 +25,4 @@ export class MessageListQuery {
     api: { type: String, format: 'date-time', description: 'Created before this time, such as `2025-01-08T00:00:00Z`.' },
   })
   created_until?: string;
-
-  @IntegerField({ min: 1, api: { description: 'Default 1.' } })
-  page?: number;
-
-  @IntegerField({ min: 1, max: 200, api: { description: 'Default 50.' } })
-  page_size?: number;
 }
